@@ -1,0 +1,49 @@
+# Everything a fresh machine needs: `make run` and `make test` create .venv themselves.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+# Small torch networks run 8-15x slower with two threads than with one on 2-core machines.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: run test test-slow lint bench reports clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build on this machine's disk; any other torch pulls a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[torch]"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[torch,dev,ray,dask]"
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/guardopt reproduce --all --quick
+	$(BIN)/guardopt report
+
+test: $(VENV)/.installed-test lint
+	$(BIN)/pytest -m "not slow" -q
+
+test-slow: $(VENV)/.installed-test
+	$(BIN)/pytest -m slow -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e ".[torch,dev,bench]"
+	$(BIN)/python benchmarks/run_all.py
+
+# Full-scale runs whose reports are committed under reports/.
+reports: $(VENV)/.installed-run
+	$(BIN)/guardopt reproduce --all --full --store .guardopt/full.db
+	$(BIN)/guardopt report --store .guardopt/full.db --out reports/
+
+clean:
+	rm -rf $(VENV) .guardopt .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Layer 1: spaces, trials, studies, optimizers, storages, executors, seeding and errors."""
+
+from guardopt.core.errors import (
+    GuardoptError,
+    InputDataError,
+    InsufficientDataError,
+    InvalidParameterError,
+    StorageError,
+    UnsupportedError,
+    check_choice,
+    check_in_range,
+    check_int,
+)
+from guardopt.core.executors import make_executor
+from guardopt.core.optimizer import Optimizer, OptimizerBase, RandomSearch
+from guardopt.core.problem import ProblemSpec
+from guardopt.core.seeding import derive_seed, make_rng
+from guardopt.core.space import Choice, Integer, Params, Real, Space
+from guardopt.core.storage import InMemoryStorage, SQLiteStorage, Storage, make_storage
+from guardopt.core.study import Study
+from guardopt.core.trial import Observation, Trial, TrialState
+
+__all__ = [
+    "Choice",
+    "GuardoptError",
+    "InMemoryStorage",
+    "InputDataError",
+    "InsufficientDataError",
+    "Integer",
+    "InvalidParameterError",
+    "Observation",
+    "Optimizer",
+    "OptimizerBase",
+    "Params",
+    "ProblemSpec",
+    "RandomSearch",
+    "Real",
+    "SQLiteStorage",
+    "Space",
+    "Storage",
+    "StorageError",
+    "Study",
+    "Trial",
+    "TrialState",
+    "UnsupportedError",
+    "check_choice",
+    "check_in_range",
+    "check_int",
+    "derive_seed",
+    "make_executor",
+    "make_rng",
+    "make_storage",
+]

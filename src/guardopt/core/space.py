@@ -1,0 +1,300 @@
+"""Search spaces of named parameters, and their encoding to the unit cube.
+
+Optimizers work on the encoded unit cube: a `Real` or `Integer` takes one column (log-scaled when
+``log=True``), a `Choice` one column per option (one-hot). `Space.decode` maps any point of the cube
+back to valid parameters (integers rounded, a choice's block read by argmax).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from guardopt.core.errors import InputDataError, InvalidParameterError
+from guardopt.core.seeding import SeedLike, make_rng
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Real:
+    """A real parameter in ``[low, high]``, optionally on a log scale."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        _check_bounds(self.low, self.high, self.log, "Real")
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def encode(self, value: Any) -> np.ndarray:
+        x = float(value)
+        return np.array([_to_unit(x, self.low, self.high, self.log)])
+
+    def decode(self, u: np.ndarray) -> float:
+        return float(np.clip(_from_unit(float(u[0]), self.low, self.high, self.log), self.low, self.high))
+
+    def contains(self, value: Any) -> bool:
+        return _is_real(value) and self.low <= float(value) <= self.high
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer parameter in ``[low, high]`` (both included), optionally on a log scale."""
+
+    low: int
+    high: int
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("low", "high"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise InvalidParameterError(name, "Integer", "an integer", v)
+        _check_bounds(self.low, self.high, self.log, "Integer")
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    def encode(self, value: Any) -> np.ndarray:
+        # Integers are encoded over [low - 0.5, high + 0.5] so that every integer owns an equal
+        # share of the unit interval and rounding after decoding is unbiased.
+        lo, hi = self.low - 0.5, self.high + 0.5  # low >= 1 when log=True, so lo > 0
+        return np.array([_to_unit(float(value), lo, hi, self.log)])
+
+    def decode(self, u: np.ndarray) -> int:
+        lo, hi = self.low - 0.5, self.high + 0.5
+        x = _from_unit(float(u[0]), lo, hi, self.log)
+        return int(min(max(round(x), self.low), self.high))
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, (int, np.integer)):
+            return self.low <= int(value) <= self.high
+        return False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A categorical parameter taking one of ``options`` (encoded one-hot)."""
+
+    options: tuple[Any, ...]
+
+    def __init__(self, options: Sequence[Any]) -> None:
+        opts = tuple(options)
+        if len(opts) == 0:
+            raise InvalidParameterError("options", "Choice", "a non-empty sequence", list(options))
+        if len(set(map(repr, opts))) != len(opts):
+            raise InvalidParameterError("options", "Choice", "distinct values", list(options))
+        object.__setattr__(self, "options", opts)
+
+    @property
+    def width(self) -> int:
+        return len(self.options)
+
+    def encode(self, value: Any) -> np.ndarray:
+        out = np.zeros(len(self.options))
+        out[self.options.index(value)] = 1.0
+        return out
+
+    def decode(self, u: np.ndarray) -> Any:
+        return self.options[int(np.argmax(u))]
+
+    def contains(self, value: Any) -> bool:
+        try:
+            return value in self.options
+        except (TypeError, ValueError):  # e.g. an array compared element-wise
+            return False
+
+
+Parameter = Real | Integer | Choice
+
+
+class Space:
+    """An ordered set of named parameters.
+
+    Example:
+        >>> import guardopt as go
+        >>> space = go.Space({"x": go.Real(-5, 5), "k": go.Choice(["a", "b"])})
+        >>> space.dim
+        3
+        >>> space.decode(space.encode({"x": 0.0, "k": "b"}))
+        {'x': 0.0, 'k': 'b'}
+    """
+
+    def __init__(self, params: Mapping[str, Parameter]) -> None:
+        if not isinstance(params, Mapping) or not params:
+            raise InvalidParameterError("params", "Space", "a non-empty mapping of name -> parameter", params)
+        for name, p in params.items():
+            if not isinstance(name, str) or not name:
+                raise InvalidParameterError("params", "Space", "parameter names that are non-empty strings", name)
+            if not isinstance(p, (Real, Integer, Choice)):
+                raise InvalidParameterError(
+                    f"params[{name!r}]", "Space", "a Real, Integer or Choice", p
+                )
+        self.params: dict[str, Parameter] = dict(params)
+        self._slices: dict[str, slice] = {}
+        start = 0
+        for name, p in self.params.items():
+            self._slices[name] = slice(start, start + p.width)
+            start += p.width
+        self.dim = start
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.params)
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __repr__(self) -> str:
+        return f"Space({self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Space) and self.params == other.params
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def names(self) -> list[str]:
+        """Parameter names in order."""
+        return list(self.params)
+
+    def slice_of(self, name: str) -> slice:
+        """The columns of the encoded vector that belong to parameter ``name``."""
+        return self._slices[name]
+
+    def validate(self, params: Mapping[str, Any]) -> Params:
+        """Check that ``params`` has exactly this space's names with values inside it.
+
+        Raises:
+            InputDataError: naming the parameter, what was expected and what was given.
+        """
+        if not isinstance(params, Mapping):
+            raise InputDataError(f"Parameters must be a mapping of name -> value. Got {params!r} instead.")
+        missing = [n for n in self.params if n not in params]
+        extra = [n for n in params if n not in self.params]
+        if missing or extra:
+            raise InputDataError(
+                f"Parameters must have exactly the names {self.names}. "
+                f"Missing {missing}, unexpected {extra}."
+            )
+        for name, p in self.params.items():
+            v = params[name]
+            if not p.contains(v):
+                raise InputDataError(f"Parameter {name!r} must lie in {p!r}. Got {v!r} instead.")
+        return {n: params[n] for n in self.params}
+
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Encode parameters to a point of the unit cube, shape ``(dim,)``."""
+        self.validate(params)
+        return np.concatenate([p.encode(params[n]) for n, p in self.params.items()])
+
+    def decode(self, u: np.ndarray) -> Params:
+        """Decode a point of the unit cube (shape ``(dim,)``) to valid parameters."""
+        arr = np.asarray(u, dtype=float)
+        if arr.shape != (self.dim,):
+            raise InputDataError(f"An encoded point must have shape ({self.dim},). Got {arr.shape} instead.")
+        arr = np.clip(np.nan_to_num(arr, nan=0.5), 0.0, 1.0)
+        return {n: p.decode(arr[self._slices[n]]) for n, p in self.params.items()}
+
+    def sample(self, n: int, seed: SeedLike = None) -> list[Params]:
+        """Draw ``n`` parameter sets uniformly (in the encoded scale)."""
+        rng = make_rng(seed)
+        return [self.decode(u) for u in self._random_cube(n, rng)]
+
+    def _random_cube(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random((n, self.dim))
+        # A Choice's block is a uniform draw of one option, not a random vector.
+        for name, p in self.params.items():
+            if isinstance(p, Choice):
+                s = self._slices[name]
+                block = np.zeros((n, p.width))
+                block[np.arange(n), rng.integers(0, p.width, n)] = 1.0
+                u[:, s] = block
+        return u
+
+    def sobol(self, n: int, seed: int | None = None) -> list[Params]:
+        """A scrambled Sobol design of ``n`` points over the parameters (one Sobol column each)."""
+        if n <= 0:
+            return []
+        sampler = qmc.Sobol(d=len(self.params), scramble=True, seed=seed)
+        m = math.ceil(math.log2(max(n, 2)))
+        pts = sampler.random_base2(m)[:n]
+        out = []
+        for row in pts:
+            u = np.zeros(self.dim)
+            for j, (name, p) in enumerate(self.params.items()):
+                s = self._slices[name]
+                if isinstance(p, Choice):
+                    u[s.start + min(int(row[j] * p.width), p.width - 1)] = 1.0
+                else:
+                    u[s] = row[j]
+            out.append(self.decode(u))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable description (for storages)."""
+        out: dict[str, Any] = {}
+        for name, p in self.params.items():
+            if isinstance(p, Real):
+                out[name] = {"type": "real", "low": p.low, "high": p.high, "log": p.log}
+            elif isinstance(p, Integer):
+                out[name] = {"type": "integer", "low": int(p.low), "high": int(p.high), "log": p.log}
+            else:
+                out[name] = {"type": "choice", "options": list(p.options)}
+        return out
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Space:
+        """Inverse of `to_dict`."""
+        params: dict[str, Parameter] = {}
+        for name, d in data.items():
+            if d["type"] == "real":
+                params[name] = Real(d["low"], d["high"], d["log"])
+            elif d["type"] == "integer":
+                params[name] = Integer(d["low"], d["high"], d["log"])
+            else:
+                params[name] = Choice(d["options"])
+        return Space(params)
+
+
+def _is_real(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return math.isfinite(float(value))
+    return False
+
+
+def _check_bounds(low: Any, high: Any, log: bool, owner: str) -> None:
+    if not _is_real(low):
+        raise InvalidParameterError("low", owner, "a finite number", low)
+    if not _is_real(high):
+        raise InvalidParameterError("high", owner, "a finite number", high)
+    if not float(high) > float(low):
+        raise InvalidParameterError("high", owner, f"greater than low={low!r}", high)
+    if log and float(low) <= 0:
+        raise InvalidParameterError("low", owner, "> 0 when log=True", low)
+
+
+def _to_unit(x: float, low: float, high: float, log: bool) -> float:
+    if log:
+        return (math.log(x) - math.log(low)) / (math.log(high) - math.log(low))
+    return (x - low) / (high - low)
+
+
+def _from_unit(u: float, low: float, high: float, log: bool) -> float:
+    if log:
+        return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    return low + u * (high - low)

@@ -1,0 +1,397 @@
+"""`Study`: ask/tell over a stored set of trials, with `optimize` on top.
+
+The study owns the bookkeeping (trial numbers, storage, validation of what an objective returns) and
+drives an `Optimizer`. It never lets a bad value through silently: a NaN or infinite objective
+makes the trial FAILED with its reason, and a missing constraint value counts as a violation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from guardopt.core.errors import GuardoptError, InputDataError, InvalidParameterError
+from guardopt.core.executors import make_executor
+from guardopt.core.optimizer import Optimizer, RandomSearch
+from guardopt.core.problem import ConstraintSpec, Direction, ProblemSpec
+from guardopt.core.space import Params, Space
+from guardopt.core.storage import Storage, make_storage
+from guardopt.core.trial import Observation, Trial, TrialState, is_finite_number
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+logger = logging.getLogger("guardopt")
+
+Guard = Literal["none", "pessimistic", "optimistic"]
+Objective = Callable[[Params], Any]
+
+
+class Study:
+    """A named optimization study: a space, a direction, outcome constraints and an optimizer.
+
+    Args:
+        space: The search space.
+        name: The study's name (needed to resume from a persistent storage).
+        direction: ``"minimize"`` or ``"maximize"``.
+        constraints: Named outcome constraints, e.g. ``{"latency_ms": ("<=", 50.0)}``.
+        optimizer: The online method that asks parameters (default: `RandomSearch`).
+        storage: None (in memory), a `Storage`, or ``"sqlite:///path.db"``. When the storage already
+            holds a study of this name with the same problem, its finished trials are told to the
+            optimizer and the study continues where it stopped.
+
+    Example:
+        >>> import guardopt as go
+        >>> space = go.Space({"x": go.Real(-5, 5)})
+        >>> study = go.Study(space, optimizer=go.RandomSearch(seed=0))
+        >>> study.optimize(lambda p: (p["x"] - 1) ** 2, n_trials=20)
+        >>> study.best().value < 1.0
+        True
+    """
+
+    def __init__(
+        self,
+        space: Space,
+        name: str | None = None,
+        direction: Direction = "minimize",
+        constraints: Mapping[str, ConstraintSpec] | None = None,
+        optimizer: Optimizer | None = None,
+        storage: Storage | str | None = None,
+    ) -> None:
+        if not isinstance(space, Space):
+            raise InvalidParameterError("space", "Study", "a guardopt Space", space)
+        if name is not None and (not isinstance(name, str) or not name):
+            raise InvalidParameterError("name", "Study", "a non-empty string or None", name)
+        self.problem = ProblemSpec(space, direction, dict(constraints or {}))
+        self.name = name or f"study-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10_000:04d}"
+        self.storage = make_storage(storage)
+        self.optimizer: Optimizer = optimizer if optimizer is not None else RandomSearch()
+        for method in ("setup", "ask", "tell"):
+            if not callable(getattr(self.optimizer, method, None)):
+                raise InvalidParameterError("optimizer", "Study", "an object with setup/ask/tell", optimizer)
+        stored = self.storage.create_or_get(self.name, self.problem.to_dict())
+        if stored != _normalize(self.problem.to_dict()):
+            raise InvalidParameterError(
+                "space", "Study", f"the problem stored under the name {self.name!r}", self.problem.to_dict()
+            )
+        self.optimizer.setup(self.problem)
+        self._told: set[int] = set()
+        self._sync()
+
+    # -- construction helpers -------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, name: str, storage: Storage | str, optimizer: Optimizer | None = None) -> Study:
+        """Resume a stored study: its problem is read from the storage, its trials told to ``optimizer``."""
+        store = make_storage(storage)
+        spec = store.get_spec(name)
+        if spec is None:
+            raise InvalidParameterError("name", "Study.load", f"one of {store.study_names()}", name)
+        problem = ProblemSpec.from_dict(spec)
+        return cls(problem.space, name=name, direction=problem.direction,
+                   constraints=problem.constraints, optimizer=optimizer, storage=store)
+
+    # -- ask / tell -----------------------------------------------------------------------------
+
+    @property
+    def space(self) -> Space:
+        return self.problem.space
+
+    @property
+    def direction(self) -> Direction:
+        return self.problem.direction
+
+    @property
+    def constraints(self) -> Mapping[str, ConstraintSpec]:
+        return self.problem.constraints
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial in the storage (also those written by other processes), by number."""
+        return self.storage.trials(self.name)
+
+    def _sync(self) -> None:
+        # Tell the optimizer trials that finished elsewhere (another process, an earlier run).
+        for t in self.storage.trials(self.name):
+            if t.state is not TrialState.RUNNING and t.number not in self._told:
+                self._told.add(t.number)
+                self.optimizer.tell(t)
+
+    def ask(self, context: Mapping[str, Any] | None = None) -> Trial:
+        """Ask the optimizer for parameters and register a RUNNING trial."""
+        return self.ask_batch(1, context)[0]
+
+    def ask_batch(self, n: int, context: Mapping[str, Any] | None = None) -> list[Trial]:
+        """Ask for ``n`` distinct parameter sets at once (a batch for parallel evaluation)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidParameterError("n", "Study.ask_batch", "a positive integer", n)
+        self._sync()
+        params = self.optimizer.ask(n, context)
+        if len(params) != n:
+            raise GuardoptError(f"{type(self.optimizer).__name__}.ask({n}) returned {len(params)} points.")
+        return [self.storage.new_trial(self.name, self.space.validate(p), context) for p in params]
+
+    def tell(self, trial: Trial | int, result: Any) -> Trial:
+        """Record the result of a trial.
+
+        Args:
+            trial: The trial (or its number) returned by `ask`.
+            result: A float, an `Observation`, a mapping with ``"value"`` and one entry per declared
+                constraint, or an exception raised by the objective (the trial becomes FAILED).
+
+        Returns:
+            The finished trial (COMPLETE, or FAILED with its reason).
+
+        Raises:
+            InputDataError: the mapping names a constraint the study did not declare, or the trial
+                is unknown or already finished.
+        """
+        number = trial.number if isinstance(trial, Trial) else trial
+        current = self._find_running(number)
+        finished = self._finish(current, result)
+        self.storage.finish_trial(self.name, finished)
+        if finished.number not in self._told:
+            self._told.add(finished.number)
+            self.optimizer.tell(finished)
+        if finished.state is TrialState.FAILED:
+            logger.info("Trial %d failed: %s", finished.number, finished.failure_reason)
+        return finished
+
+    def _find_running(self, number: int) -> Trial:
+        for t in self.storage.trials(self.name):
+            if t.number == number:
+                if t.state is not TrialState.RUNNING:
+                    raise InputDataError(f"Trial {number} is already {t.state.value}; it cannot be told again.")
+                return t
+        raise InputDataError(f"Trial {number} does not exist in study {self.name!r}.")
+
+    def _finish(self, trial: Trial, result: Any) -> Trial:
+        if isinstance(result, BaseException):
+            return trial.finished(state=TrialState.FAILED,
+                                  failure_reason=f"{type(result).__name__}: {result}")
+        obs = self._to_observation(result)
+        if not is_finite_number(obs.value):
+            return trial.finished(state=TrialState.FAILED, constraints=dict(obs.constraints),
+                                  user_attrs=dict(obs.user_attrs),
+                                  failure_reason=f"objective value is not a finite number: {obs.value!r}")
+        bad = {k: v for k, v in obs.constraints.items() if not is_finite_number(v)}
+        if bad:
+            return trial.finished(state=TrialState.FAILED, user_attrs=dict(obs.user_attrs),
+                                  constraints={k: float(v) for k, v in obs.constraints.items()
+                                               if is_finite_number(v)},
+                                  failure_reason=f"constraint values are not finite numbers: {bad!r}")
+        return trial.finished(state=TrialState.COMPLETE, value=float(obs.value),
+                              constraints={k: float(v) for k, v in obs.constraints.items()},
+                              user_attrs=dict(obs.user_attrs))
+
+    def _to_observation(self, result: Any) -> Observation:
+        if isinstance(result, Observation):
+            obs = result
+        elif isinstance(result, Mapping):
+            if "value" not in result:
+                raise InputDataError(
+                    f"An objective that returns a mapping must include 'value'. Got keys {sorted(result)}."
+                )
+            obs = Observation(result["value"], {k: v for k, v in result.items() if k != "value"})
+        else:
+            obs = Observation(result)
+        unknown = [k for k in obs.constraints if k not in self.problem.constraints]
+        if unknown:
+            raise InputDataError(
+                f"The objective returned constraint values {unknown} that the study does not declare. "
+                f"Declared constraints: {self.problem.constraint_names}."
+            )
+        return obs
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def optimize(
+        self,
+        fn: Objective,
+        n_trials: int | None = None,
+        *,
+        until: int | None = None,
+        n_jobs: int = 1,
+        executor: Executor | str | None = None,
+        timeout: float | None = None,
+        catch: tuple[type[BaseException], ...] = (Exception,),
+        show_progress: bool = False,
+    ) -> None:
+        """Evaluate ``fn`` on asked parameters until a budget is spent.
+
+        Args:
+            fn: Objective ``params -> float | Mapping | Observation``.
+            n_trials: How many new trials to run in this call.
+            until: Alternatively, run until the study holds this many finished trials (a rerun of
+                the same script after a crash continues to the same total).
+            n_jobs: Trials evaluated in parallel. With ``n_jobs > 1`` and no ``executor`` local
+                processes are used (``fn`` travels with cloudpickle, so lambdas work).
+            executor: An executor kind (``"process"``, ``"thread"``, ``"ray"``, ``"dask"``) or a
+                `concurrent.futures.Executor`.
+            timeout: Stop asking new trials after this many seconds (running ones finish).
+            catch: Exceptions of these types make the trial FAILED and the study goes on; others
+                are recorded and re-raised.
+            show_progress: Show a progress bar (rich).
+        """
+        if (n_trials is None) == (until is None):
+            raise InvalidParameterError("n_trials", "Study.optimize", "given, or else 'until' (exactly one)",
+                                        n_trials)
+        if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0):
+            raise InvalidParameterError("n_trials", "Study.optimize", "a non-negative integer", n_trials)
+        if until is not None and (isinstance(until, bool) or not isinstance(until, int) or until < 0):
+            raise InvalidParameterError("until", "Study.optimize", "a non-negative integer", until)
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+            raise InvalidParameterError("n_jobs", "Study.optimize", "a positive integer", n_jobs)
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise InvalidParameterError("timeout", "Study.optimize", "a positive number of seconds", timeout)
+        if n_trials is None:
+            done = sum(t.state is not TrialState.RUNNING for t in self.trials)
+            assert until is not None
+            n_trials = max(0, until - done)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with _progress(show_progress, n_trials, self.name) as advance:
+            if n_jobs == 1 and executor is None:
+                self._optimize_serial(fn, n_trials, deadline, catch, advance)
+            else:
+                own = not isinstance(executor, Executor)
+                pool = executor if isinstance(executor, Executor) else make_executor(executor or "process", n_jobs)
+                try:
+                    self._optimize_parallel(fn, n_trials, n_jobs, pool, deadline, catch, advance)
+                finally:
+                    if own:
+                        pool.shutdown(wait=True, cancel_futures=True)
+
+    def _optimize_serial(self, fn: Objective, n_trials: int, deadline: float | None,
+                         catch: tuple[type[BaseException], ...], advance: Callable[[], None]) -> None:
+        for _ in range(n_trials):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            trial = self.ask()
+            try:
+                result = fn(dict(trial.params))
+            except catch as exc:
+                result = exc
+            except BaseException as exc:
+                self.tell(trial, exc)
+                raise
+            self.tell(trial, result)
+            advance()
+
+    def _optimize_parallel(self, fn: Objective, n_trials: int, n_jobs: int, pool: Executor,
+                           deadline: float | None, catch: tuple[type[BaseException], ...],
+                           advance: Callable[[], None]) -> None:
+        running: dict[Future[Any], Trial] = {}
+        submitted = 0
+        while submitted < n_trials or running:
+            can_ask = deadline is None or time.monotonic() <= deadline
+            while can_ask and submitted < n_trials and len(running) < n_jobs:
+                trial = self.ask()
+                running[pool.submit(fn, dict(trial.params))] = trial
+                submitted += 1
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                trial = running.pop(fut)
+                exc = fut.exception()
+                if exc is not None and not isinstance(exc, catch):
+                    self.tell(trial, exc)
+                    raise exc
+                self.tell(trial, exc if exc is not None else fut.result())
+                advance()
+            if deadline is not None and time.monotonic() > deadline:
+                n_trials = submitted
+
+    # -- results --------------------------------------------------------------------------------
+
+    def best(self, guard: Guard = "none") -> Trial | None:
+        """The recommended trial, or None when no completed trial is feasible.
+
+        Args:
+            guard: ``"none"``: the best completed trial whose measured constraint values all hold.
+                ``"pessimistic"`` / ``"optimistic"``: ask the optimizer for its guarded
+                recommendation when it has one (``recommend(guard)``; e.g. a GP optimizer returns
+                only points feasible under an upper confidence bound); an optimizer without a model
+                treats measurements as exact, so this equals ``"none"``. A missing constraint value
+                is a violation.
+        """
+        if guard not in ("none", "pessimistic", "optimistic"):
+            raise InvalidParameterError("guard", "Study.best", "'none', 'pessimistic' or 'optimistic'", guard)
+        trials = self.trials
+        self._sync()
+        if guard != "none":
+            recommend = getattr(self.optimizer, "recommend", None)
+            if callable(recommend):
+                params = recommend(guard)
+                if params is None:
+                    return None
+                matches = [t for t in trials if t.state is TrialState.COMPLETE and dict(t.params) == params]
+                if matches:
+                    return matches[-1]
+                return None
+        feasible = [t for t in trials if self.problem.is_feasible(t)]
+        if not feasible:
+            return None
+        losses = np.array([self.problem.loss(t) for t in feasible])
+        return feasible[int(np.nanargmin(losses))]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The trials as a pandas DataFrame (one row per trial; params and constraints as columns)."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value,
+                                   "datetime_start": t.datetime_start,
+                                   "datetime_complete": t.datetime_complete,
+                                   "duration": t.duration, "failure_reason": t.failure_reason}
+            row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"constraints_{k}": t.constraints.get(k, math.nan) for k in self.problem.constraints})
+            if self.problem.constraints:
+                row["feasible"] = self.problem.is_feasible(t)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        n = len(self.trials)
+        return f"Study(name={self.name!r}, direction={self.direction!r}, trials={n})"
+
+
+def _normalize(d: Mapping[str, Any]) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(json.dumps(d)))
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, name: str) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.name = name
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.enabled:
+            return lambda: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeRemainingColumn())
+        self._progress.__enter__()
+        self._task = self._progress.add_task(self.name, total=self.total)
+        return lambda: self._progress.advance(self._task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+
+def _progress(enabled: bool, total: int, name: str) -> _Progress:
+    return _Progress(enabled, total, name)

@@ -1,0 +1,111 @@
+"""The record of one evaluation, and what an objective may return."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+
+class TrialState(str, enum.Enum):
+    """Lifecycle of a trial: asked (RUNNING), then COMPLETE or FAILED."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an evaluation measured: the objective value and one value per declared constraint."""
+
+    value: float
+    constraints: Mapping[str, float] = field(default_factory=dict)
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A frozen record of one trial.
+
+    Attributes:
+        number: Position in the study, unique, from 0.
+        params: The parameters evaluated.
+        state: RUNNING, COMPLETE or FAILED.
+        value: The objective value (None unless COMPLETE).
+        constraints: Measured constraint values by name (raw values, not residuals).
+        failure_reason: Why the trial FAILED (an exception's text, a NaN value, ...).
+        datetime_start, datetime_complete: Wall-clock times.
+        user_attrs: Free-form attributes the objective returned.
+        context: Context the trial was asked with (e.g. an instance feature for contextual bandits).
+    """
+
+    number: int
+    params: Mapping[str, Any]
+    state: TrialState = TrialState.RUNNING
+    value: float | None = None
+    constraints: Mapping[str, float] = field(default_factory=dict)
+    failure_reason: str | None = None
+    datetime_start: datetime | None = None
+    datetime_complete: datetime | None = None
+    user_attrs: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between start and completion, or None while running."""
+        if self.datetime_start is None or self.datetime_complete is None:
+            return None
+        return (self.datetime_complete - self.datetime_start).total_seconds()
+
+    def finished(self, **changes: Any) -> Trial:
+        """A copy with ``changes`` applied and the completion time set."""
+        return replace(self, datetime_complete=datetime.now(), **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable form (datetimes as ISO strings)."""
+        return {
+            "number": self.number,
+            "params": dict(self.params),
+            "state": self.state.value,
+            "value": self.value,
+            "constraints": dict(self.constraints),
+            "failure_reason": self.failure_reason,
+            "datetime_start": self.datetime_start.isoformat() if self.datetime_start else None,
+            "datetime_complete": self.datetime_complete.isoformat() if self.datetime_complete else None,
+            "user_attrs": dict(self.user_attrs),
+            "context": dict(self.context) if self.context is not None else None,
+        }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> Trial:
+        """Inverse of `to_dict`."""
+        return Trial(
+            number=int(d["number"]),
+            params=dict(d["params"]),
+            state=TrialState(d["state"]),
+            value=None if d.get("value") is None else float(d["value"]),
+            constraints={k: float(v) for k, v in (d.get("constraints") or {}).items()},
+            failure_reason=d.get("failure_reason"),
+            datetime_start=_parse_dt(d.get("datetime_start")),
+            datetime_complete=_parse_dt(d.get("datetime_complete")),
+            user_attrs=dict(d.get("user_attrs") or {}),
+            context=d.get("context"),
+        )
+
+
+def _parse_dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+def is_finite_number(x: Any) -> bool:
+    """True for a real number that is neither NaN nor infinite (bools excluded)."""
+    if isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,142 @@
+"""Guards: pure functions that turn an estimate (or an ensemble's samples) into a score.
+
+Optimism (an upper bound on what is being maximized) is for exploring; pessimism (a lower bound on
+it, an upper bound on a cost) is for constraints, recommendations and releases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from guardopt.core.errors import InputDataError, check_choice, check_in_range
+from guardopt.uncertainty.estimate import Estimate, FloatOrArray, _out
+
+
+def optimistic(est: Estimate, maximize: bool = True) -> FloatOrArray:
+    """The most favourable plausible value: the upper bound when maximizing, the lower when minimizing."""
+    return est.upper if maximize else est.lower
+
+
+def pessimistic(est: Estimate, maximize: bool = True) -> FloatOrArray:
+    """The least favourable plausible value: the lower bound when maximizing, the upper when minimizing."""
+    return est.lower if maximize else est.upper
+
+
+def feasible(residuals: Estimate | Sequence[Estimate], mode: Literal["optimistic", "pessimistic"] = "pessimistic",
+             ) -> np.ndarray | bool:
+    """Whether constraint residuals (``<= 0`` means satisfied) are plausibly / surely satisfied.
+
+    Args:
+        residuals: One `Estimate` of a residual, or a sequence (one per constraint, equal shapes):
+            all must hold.
+        mode: ``"optimistic"``: the lower bound is ``<= 0`` (could be feasible: for exploring).
+            ``"pessimistic"``: the upper bound is ``<= 0`` (feasible with high confidence).
+
+    Returns:
+        Boolean (array). A NaN bound is never feasible (fail closed).
+    """
+    check_choice(mode, "mode", "feasible", ("optimistic", "pessimistic"))
+    ests = [residuals] if isinstance(residuals, Estimate) else list(residuals)
+    if not ests:
+        raise InputDataError("feasible needs at least one residual estimate.")
+    ok: Any = True
+    for e in ests:
+        b = np.asarray(e.lower if mode == "optimistic" else e.upper, dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok = np.logical_and(ok, b <= 0.0)  # NaN <= 0 is False: fail closed
+    return bool(ok) if np.ndim(ok) == 0 else np.asarray(ok)
+
+
+def worst_case(samples: Any, axis: int = 0) -> FloatOrArray:
+    """Worst-case optimization (WCO): the minimum over an ensemble's predictions of a reward.
+
+    Reference: Coste et al. (2024), "Reward Model Ensembles Help Mitigate Overoptimization", Eq. WCO.
+    A NaN member makes the score NaN, which ranks below everything in a guarded choice.
+    """
+    x = np.asarray(samples, dtype=float)
+    return _out(np.min(x, axis=axis))
+
+
+def uncertainty_weighted(samples: Any, lam: float, axis: int = 0) -> FloatOrArray:
+    """Uncertainty-weighted optimization (UWO): ensemble mean minus ``lam`` times its variance.
+
+    The variance is the population variance across members (``ddof=0``), as in Coste et al.'s
+    best-of-n code.
+    """
+    check_in_range(lam, "lam", "uncertainty_weighted", 0.0, np.inf, low_open=False)
+    x = np.asarray(samples, dtype=float)
+    return _out(x.mean(axis=axis) - lam * x.var(axis=axis))
+
+
+def _sorted(samples: Any, owner: str) -> np.ndarray:
+    x = np.asarray(samples, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise InputDataError(f"{owner} takes a non-empty 1-D array of samples. Got shape {x.shape}.")
+    if np.isnan(x).any():
+        raise InputDataError(f"{owner} got NaN samples.")
+    return np.sort(x)
+
+
+def _quantile_integral(xs: np.ndarray, a: float, b: float) -> float:
+    """∫_a^b F^{-1}(u) du for the empirical distribution of sorted ``xs`` (a step function)."""
+    n = xs.size
+    edges = np.arange(n + 1) / n
+    lo = np.clip(edges[:-1], a, b)
+    hi = np.clip(edges[1:], a, b)
+    return float(np.sum((hi - lo) * xs))
+
+
+def value_at_risk(samples: Any, alpha: float, tail: Literal["lower", "upper"] = "lower") -> float:
+    """Empirical VaR: the ``alpha``-quantile (lower tail, for rewards) or ``1 - alpha`` (upper tail, costs).
+
+    Uses the inverse of the empirical CDF: ``inf{x : F(x) >= level}``.
+    """
+    check_in_range(alpha, "alpha", "value_at_risk", 0.0, 1.0)
+    check_choice(tail, "tail", "value_at_risk", ("lower", "upper"))
+    xs = _sorted(samples, "value_at_risk")
+    level = alpha if tail == "lower" else 1.0 - alpha
+    return float(np.quantile(xs, level, method="inverted_cdf"))
+
+
+def cvar(samples: Any, alpha: float, tail: Literal["lower", "upper"] = "lower") -> float:
+    """Conditional value at risk: the mean of the worst ``alpha`` fraction of outcomes.
+
+    ``tail="lower"`` (rewards): ``(1/alpha) ∫_0^alpha F^{-1}(u) du``; ``tail="upper"`` (costs): the
+    mean of the largest ``alpha`` fraction. Fractional atoms are split exactly.
+    """
+    check_in_range(alpha, "alpha", "cvar", 0.0, 1.0, high_open=False)
+    check_choice(tail, "tail", "cvar", ("lower", "upper"))
+    xs = _sorted(samples, "cvar")
+    if tail == "lower":
+        return _quantile_integral(xs, 0.0, alpha) / alpha
+    return _quantile_integral(xs, 1.0 - alpha, 1.0) / alpha
+
+
+def mixed_var(samples: Any, breakpoints: Sequence[float], weights: Sequence[float]) -> float:
+    """Mixed value at risk: a weighted average of the quantile function over quantile regions.
+
+    ``sum_i w_i ∫_{b_{i-1}}^{b_i} F^{-1}(u) du / sum_i w_i (b_i - b_{i-1})`` with ``b_0 = 0``.
+    RiskPO's MVaR^ω_{α:β} is ``breakpoints=(α, β)``, ``weights=(1 + ω, 1)``: extra weight on the
+    worst outcomes, nothing above β. Reference: RiskPO (arXiv 2510.00911).
+
+    Args:
+        samples: 1-D outcomes (higher is better).
+        breakpoints: Increasing quantile levels in (0, 1], one per region's right end.
+        weights: Non-negative weight of each region.
+    """
+    b = np.asarray(breakpoints, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    if b.ndim != 1 or b.shape != w.shape or b.size == 0:
+        raise InputDataError("mixed_var needs equal-length, non-empty breakpoints and weights.")
+    edges = np.concatenate([[0.0], b])
+    if np.any(np.diff(edges) <= 0) or edges[-1] > 1.0:
+        raise InputDataError(f"mixed_var breakpoints must increase within (0, 1]. Got {list(b)}.")
+    if np.any(w < 0) or not np.any(w > 0):
+        raise InputDataError(f"mixed_var weights must be non-negative and not all zero. Got {list(w)}.")
+    xs = _sorted(samples, "mixed_var")
+    num = sum(wi * _quantile_integral(xs, a, c) for wi, a, c in zip(w, edges[:-1], edges[1:]))
+    den = float(np.sum(w * np.diff(edges)))
+    return float(num / den)

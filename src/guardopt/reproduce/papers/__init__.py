@@ -1,0 +1,1 @@
+"""One module per seed paper; each defines a module-level ``REPRODUCTION``."""

@@ -1,0 +1,157 @@
+"""The conformance kit every online optimizer must pass.
+
+Use it from a test module::
+
+    from guardopt.testing import check_optimizer
+
+    def test_my_optimizer_conforms():
+        check_optimizer(lambda seed: MyOptimizer(seed=seed))
+
+or run the checks one by one with `OptimizerChecks`. The checks are: asked parameters are valid
+points of the space; the same seed gives the same sequence of asks (also in another process); a
+different seed gives a different one (where the optimizer is random at all); failed trials are
+tolerated; batch asks are distinct; constraints are accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+
+from guardopt.core.optimizer import Optimizer
+from guardopt.core.space import Choice, Integer, Real, Space
+from guardopt.core.study import Study
+from guardopt.core.trial import TrialState
+
+OptimizerFactory = Callable[[int], Optimizer]
+
+
+def default_space() -> Space:
+    """A small mixed space: two reals (one log-scaled), an integer and a choice."""
+    return Space({"x": Real(-2.0, 2.0), "y": Real(1e-2, 1e2, log=True), "n": Integer(1, 8), "k": Choice(["a", "b"])})
+
+
+def default_objective(p: Mapping[str, Any]) -> float:
+    """A smooth bowl with a categorical offset; cheap and deterministic."""
+    return (p["x"] - 0.3) ** 2 + (math.log10(p["y"]) - 0.5) ** 2 + 0.1 * (p["n"] - 3) ** 2 + (p["k"] == "b") * 0.2
+
+
+@dataclass
+class OptimizerChecks:
+    """The checks, parametrized by an optimizer factory ``seed -> Optimizer``.
+
+    Args:
+        factory: Builds a fresh optimizer for a seed (must be picklable by cloudpickle for the
+            cross-process check).
+        space: The space to test on (default: `default_space`).
+        objective: The objective (default: `default_objective`), ``params -> float``.
+        n_trials: Trials per run; keep it small for expensive optimizers.
+        batch_size: Size of the batch ask that must be distinct.
+        constraints: Whether the optimizer is checked with a declared outcome constraint.
+        deterministic_only: Skip the "different seed differs" check for optimizers with no
+            randomness (e.g. a deterministic grid).
+    """
+
+    factory: OptimizerFactory
+    space: Space = field(default_factory=default_space)
+    objective: Callable[[Mapping[str, Any]], float] = default_objective
+    n_trials: int = 12
+    batch_size: int = 4
+    constraints: bool = True
+    deterministic_only: bool = False
+
+    def _run(self, seed: int, fail_every: int = 0) -> list[dict[str, Any]]:
+        study = Study(self.space, optimizer=self.factory(seed))
+        for i in range(self.n_trials):
+            t = study.ask()
+            if fail_every and i % fail_every == fail_every - 1:
+                study.tell(t, RuntimeError("injected failure"))
+            else:
+                study.tell(t, self.objective(t.params))
+        return [dict(t.params) for t in study.trials]
+
+    def check_valid_params(self) -> None:
+        """Every asked point lies in the space."""
+        for p in self._run(0):
+            self.space.validate(p)
+
+    def check_same_seed_same_sequence(self) -> None:
+        """Two runs with one seed ask the same points."""
+        a, b = self._run(7), self._run(7)
+        assert a == b, "the same seed gave different sequences of asks"
+
+    def check_different_seed_differs(self) -> None:
+        """Two seeds give different sequences (skipped for deterministic optimizers)."""
+        if self.deterministic_only:
+            return
+        assert self._run(1) != self._run(2), "different seeds gave identical sequences"
+
+    def check_same_sequence_in_other_process(self) -> None:
+        """A spawned process (fresh hash seed, fresh imports) asks the same points."""
+        here = self._run(11)
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(1) as pool:
+            there = pool.apply(_run_pickled, (cloudpickle.dumps(self), 11))
+        assert here == there, "the same seed gave a different sequence in another process"
+
+    def check_failed_trials_tolerated(self) -> None:
+        """Failed trials (no value) do not break the optimizer, and it keeps asking valid points."""
+        params = self._run(3, fail_every=3)
+        assert len(params) == self.n_trials
+        for p in params:
+            self.space.validate(p)
+
+    def check_batch_distinct(self) -> None:
+        """A batch ask returns distinct points, also after some history."""
+        study = Study(self.space, optimizer=self.factory(5))
+        for _ in range(max(self.batch_size, 4)):
+            t = study.ask()
+            study.tell(t, self.objective(t.params))
+        batch = study.ask_batch(self.batch_size)
+        keys = {tuple(sorted((k, repr(v)) for k, v in t.params.items())) for t in batch}
+        assert len(keys) == self.batch_size, "a batch ask returned duplicate points"
+        for t in batch:
+            study.tell(t, self.objective(t.params))
+
+    def check_constraints_accepted(self) -> None:
+        """With a declared constraint (sometimes violated, sometimes missing) it runs and stays valid."""
+        if not self.constraints:
+            return
+        study = Study(self.space, constraints={"c": ("<=", 0.0)}, optimizer=self.factory(4))
+        for i in range(self.n_trials):
+            t = study.ask()
+            value = self.objective(t.params)
+            if i % 4 == 3:
+                study.tell(t, {"value": value})  # missing constraint value: counts as violated
+            else:
+                study.tell(t, {"value": value, "c": t.params["x"]})
+        done = [t for t in study.trials if t.state is TrialState.COMPLETE]
+        assert len(done) == self.n_trials
+        best = study.best()
+        assert best is None or (best.constraints.get("c") is not None and best.constraints["c"] <= 0.0)
+
+    def run_all(self, cross_process: bool = True) -> None:
+        """Run every check (the cross-process one spawns a Python process: ~1-2 s)."""
+        self.check_valid_params()
+        self.check_same_seed_same_sequence()
+        self.check_different_seed_differs()
+        self.check_failed_trials_tolerated()
+        self.check_batch_distinct()
+        self.check_constraints_accepted()
+        if cross_process:
+            self.check_same_sequence_in_other_process()
+
+
+def _run_pickled(payload: bytes, seed: int) -> list[dict[str, Any]]:
+    checks: OptimizerChecks = cloudpickle.loads(payload)
+    return checks._run(seed)
+
+
+def check_optimizer(factory: OptimizerFactory, **options: Any) -> None:
+    """Run the whole conformance kit on ``factory`` (see `OptimizerChecks` for options)."""
+    OptimizerChecks(factory, **options).run_all()

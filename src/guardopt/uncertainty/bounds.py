@@ -1,0 +1,211 @@
+"""Confidence bounds on a mean: Hoeffding, empirical Bernstein, Student-t, Clopper–Pearson, bootstrap.
+
+Each ``*_radius`` function is the one-sided deviation at level ``delta``: with probability at least
+``1 - delta``, ``true mean <= sample mean + radius`` (and symmetrically for the lower side). The
+sample-based constructors return an `Estimate`; ``side="two-sided"`` spends ``delta / 2`` on each
+side. All radius functions are vectorized over arrays of counts (one per arm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from guardopt.core.errors import InputDataError, InsufficientDataError, check_in_range
+from guardopt.core.seeding import make_rng
+from guardopt.uncertainty.estimate import Estimate, FloatOrArray, Side, _out, side_deltas
+
+
+def hoeffding_radius(n: Any, delta: float, width: float) -> FloatOrArray:
+    """Hoeffding's one-sided radius ``width * sqrt(log(1/delta) / (2 n))`` (inf where ``n == 0``).
+
+    Reference: Hoeffding (1963), Theorem 2, for i.i.d. samples in an interval of length ``width``.
+    """
+    n_arr = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore"):
+        r = width * np.sqrt(np.log(1.0 / delta) / (2.0 * n_arr))
+    return _out(np.where(n_arr > 0, r, np.inf))
+
+
+def empirical_bernstein_radius(n: Any, variance: Any, delta: float, width: float) -> FloatOrArray:
+    """Maurer–Pontil empirical Bernstein radius (inf where ``n < 2``).
+
+    ``sqrt(2 V log(2/delta) / n) + 7 width log(2/delta) / (3 (n - 1))`` with ``V`` the unbiased
+    sample variance. Reference: Maurer & Pontil (2009), "Empirical Bernstein bounds and sample
+    variance penalization", Theorem 4 (scaled from [0, 1] to a range of length ``width``).
+    """
+    n_arr = np.asarray(n, dtype=float)
+    v = np.maximum(np.asarray(variance, dtype=float), 0.0)
+    log_term = np.log(2.0 / delta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.sqrt(2.0 * v * log_term / n_arr) + 7.0 * width * log_term / (3.0 * (n_arr - 1.0))
+    return _out(np.where(n_arr >= 2, r, np.inf))
+
+
+def student_t_radius(n: Any, std: Any, delta: float) -> FloatOrArray:
+    """Student-t one-sided radius ``std / sqrt(n) * t_{1-delta, n-1}`` (inf where ``n < 2``).
+
+    Exact for normal samples, approximate (by the central limit theorem) otherwise; it can
+    under-cover for small ``n`` with skewed or heavy-tailed samples.
+    """
+    n_arr = np.asarray(n, dtype=float)
+    s = np.asarray(std, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = stats.t.ppf(1.0 - delta, np.maximum(n_arr - 1.0, 1.0))
+        r = s / np.sqrt(n_arr) * q
+    return _out(np.where(n_arr >= 2, r, np.inf))
+
+
+def normal_radius(std: Any, delta: float) -> FloatOrArray:
+    """Gaussian one-sided radius ``z_{1-delta} * std`` (e.g. for a GP posterior)."""
+    return _out(np.asarray(std, dtype=float) * stats.norm.ppf(1.0 - delta))
+
+
+def _samples(samples: Any, axis: int, owner: str, min_n: int = 1) -> np.ndarray:
+    x = np.asarray(samples, dtype=float)
+    if x.ndim == 0:
+        raise InputDataError(f"{owner} needs an array of samples. Got a scalar {samples!r} instead.")
+    if np.isnan(x).any():
+        raise InputDataError(f"{owner} got NaN samples; remove or impute them first.")
+    if x.shape[axis] < min_n:
+        raise InsufficientDataError(f"{owner} needs at least {min_n} samples. Got {x.shape[axis]} instead.")
+    return x
+
+
+def _assemble(mean: np.ndarray, r_lo: Any, r_hi: Any, d_lo: float, d_hi: float, n: Any, method: str,
+              low: float = -np.inf, high: float = np.inf) -> Estimate:
+    mean = np.asarray(mean, dtype=float)
+    lower = mean - np.asarray(r_lo) if d_lo > 0 else np.full_like(mean, low)
+    upper = mean + np.asarray(r_hi) if d_hi > 0 else np.full_like(mean, high)
+    lower = np.maximum(lower, low)
+    upper = np.minimum(upper, high)
+    return Estimate(_out(mean), _out(lower), _out(upper), 1.0 - d_lo - d_hi, _out_int(n), method)
+
+
+def _out_int(n: Any) -> int | np.ndarray:
+    arr = np.asarray(n).astype(int)
+    return int(arr) if arr.ndim == 0 else arr
+
+
+def hoeffding(samples: Any, delta: float, low: float, high: float, side: Side = "two-sided",
+              axis: int = -1) -> Estimate:
+    """Hoeffding interval for the mean of samples known to lie in ``[low, high]``.
+
+    Args:
+        samples: Array; the mean is taken along ``axis``.
+        delta: Total miscoverage in (0, 1).
+        low, high: The known range of a sample.
+        side: Which bounds to compute.
+    """
+    d_lo, d_hi = side_deltas(delta, side, "hoeffding")
+    x = _samples(samples, axis, "hoeffding")
+    if not high > low:
+        raise InputDataError(f"hoeffding needs high > low. Got low={low!r}, high={high!r}.")
+    if (x < low).any() or (x > high).any():
+        raise InputDataError(f"hoeffding: samples lie outside the declared range [{low}, {high}].")
+    n = x.shape[axis]
+    mean = x.mean(axis=axis)
+    w = high - low
+    r_lo = hoeffding_radius(n, d_lo, w) if d_lo > 0 else 0.0
+    r_hi = hoeffding_radius(n, d_hi, w) if d_hi > 0 else 0.0
+    return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "hoeffding", low, high)
+
+
+def empirical_bernstein(samples: Any, delta: float, low: float, high: float, side: Side = "two-sided",
+                        axis: int = -1) -> Estimate:
+    """Maurer–Pontil empirical Bernstein interval for samples in ``[low, high]`` (needs n >= 2).
+
+    Tighter than Hoeffding when the variance is small relative to the range.
+    """
+    d_lo, d_hi = side_deltas(delta, side, "empirical_bernstein")
+    x = _samples(samples, axis, "empirical_bernstein", min_n=2)
+    if (x < low).any() or (x > high).any():
+        raise InputDataError(f"empirical_bernstein: samples lie outside the declared range [{low}, {high}].")
+    n = x.shape[axis]
+    mean = x.mean(axis=axis)
+    var = x.var(axis=axis, ddof=1)
+    w = high - low
+    r_lo = empirical_bernstein_radius(n, var, d_lo, w) if d_lo > 0 else 0.0
+    r_hi = empirical_bernstein_radius(n, var, d_hi, w) if d_hi > 0 else 0.0
+    return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "empirical-bernstein", low, high)
+
+
+def student_t(samples: Any, delta: float, side: Side = "two-sided", axis: int = -1) -> Estimate:
+    """Student-t interval for the mean (needs n >= 2)."""
+    d_lo, d_hi = side_deltas(delta, side, "student_t")
+    x = _samples(samples, axis, "student_t", min_n=2)
+    n = x.shape[axis]
+    mean = x.mean(axis=axis)
+    std = x.std(axis=axis, ddof=1)
+    r_lo = student_t_radius(n, std, d_lo) if d_lo > 0 else 0.0
+    r_hi = student_t_radius(n, std, d_hi) if d_hi > 0 else 0.0
+    return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "student-t")
+
+
+def normal(mean: Any, std: Any, delta: float, side: Side = "two-sided") -> Estimate:
+    """Gaussian interval ``mean ± z std`` for a known Gaussian belief (e.g. a GP posterior)."""
+    d_lo, d_hi = side_deltas(delta, side, "normal")
+    m = np.asarray(mean, dtype=float)
+    r_lo = normal_radius(std, d_lo) if d_lo > 0 else 0.0
+    r_hi = normal_radius(std, d_hi) if d_hi > 0 else 0.0
+    return _assemble(m, r_lo, r_hi, d_lo, d_hi, np.zeros_like(m, dtype=int), "normal")
+
+
+def clopper_pearson(successes: Any, n: Any, delta: float, side: Side = "two-sided") -> Estimate:
+    """Exact (Clopper–Pearson) interval for a binomial proportion ``successes / n``."""
+    d_lo, d_hi = side_deltas(delta, side, "clopper_pearson")
+    k = np.asarray(successes, dtype=float)
+    n_arr = np.asarray(n, dtype=float)
+    if np.any(n_arr < 1) or np.any(k < 0) or np.any(k > n_arr) or np.any(k != np.round(k)):
+        raise InputDataError(
+            f"clopper_pearson needs whole successes in [0, n] and n >= 1. Got successes={successes!r}, n={n!r}."
+        )
+    p = k / n_arr
+    with np.errstate(invalid="ignore"):
+        lower = np.where(k > 0, stats.beta.ppf(d_lo, k, n_arr - k + 1), 0.0) if d_lo > 0 else np.zeros_like(p)
+        upper = np.where(k < n_arr, stats.beta.ppf(1 - d_hi, k + 1, n_arr - k), 1.0) if d_hi > 0 else np.ones_like(p)
+    return Estimate(_out(p), _out(np.minimum(lower, p)), _out(np.maximum(upper, p)), 1.0 - d_lo - d_hi,
+                    _out_int(n_arr), "clopper-pearson")
+
+
+def bootstrap(samples: Any, delta: float, statistic: Callable[..., Any] = np.mean, side: Side = "two-sided",
+              n_resamples: int = 2000, method: str = "BCa", seed: int | np.random.Generator | None = None) -> Estimate:
+    """Bootstrap interval of a statistic of 1-D samples (``scipy.stats.bootstrap``).
+
+    Asymptotic: no finite-sample guarantee, and BCa can under-cover for tiny samples.
+    """
+    d_lo, d_hi = side_deltas(delta, side, "bootstrap")
+    x = _samples(samples, -1, "bootstrap", min_n=2)
+    if x.ndim != 1:
+        raise InputDataError(f"bootstrap takes 1-D samples. Got shape {x.shape} instead.")
+    alternative = {"two-sided": "two-sided", "upper": "less", "lower": "greater"}[side]
+    res = stats.bootstrap((x,), statistic, confidence_level=1.0 - delta, n_resamples=n_resamples,
+                          method=method, alternative=alternative, rng=make_rng(seed))
+    point = float(statistic(x))
+    lo = float(res.confidence_interval.low)
+    hi = float(res.confidence_interval.high)
+    lo = min(lo if np.isfinite(lo) or d_lo == 0 else point, point)
+    hi = max(hi if np.isfinite(hi) or d_hi == 0 else point, point)
+    return Estimate(point, lo, hi, 1.0 - d_lo - d_hi, len(x), f"bootstrap-{method}")
+
+
+def ensemble(predictions: Any, axis: int = 0) -> Estimate:
+    """Mean ± one standard deviation (population) across an ensemble's predictions.
+
+    An ensemble's spread is a heuristic, not a confidence interval: ``confidence`` is NaN.
+
+    Args:
+        predictions: Array whose ``axis`` indexes ensemble members, e.g. ``(members, candidates)``.
+    """
+    x = _samples(predictions, axis, "ensemble")
+    mean = x.mean(axis=axis)
+    std = x.std(axis=axis)
+    return Estimate(_out(mean), _out(mean - std), _out(mean + std), float("nan"), x.shape[axis], "ensemble")
+
+
+def check_delta(delta: float, owner: str) -> float:
+    """Validate a miscoverage level in (0, 1)."""
+    return check_in_range(delta, "delta", owner, 0.0, 1.0)

@@ -1,0 +1,127 @@
+"""Vectorized running statistics per arm (Welford / Chan), for bandits with many arms."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from guardopt.core.errors import InputDataError, check_choice, check_int
+from guardopt.uncertainty.bounds import empirical_bernstein_radius, hoeffding_radius, student_t_radius
+from guardopt.uncertainty.estimate import Estimate, Side, side_deltas
+
+BoundName = Literal["bernstein", "hoeffding", "t"]
+
+
+class RunningStats:
+    """Count, mean and variance of the values seen by each of ``n_arms`` arms.
+
+    Updates accept a batch of ``(arm, value)`` pairs at once and merge them with Chan et al.'s
+    pairwise formula, which is as stable as Welford's one-at-a-time update.
+
+    Args:
+        n_arms: Number of arms.
+        shape: Optional trailing shape of each value (e.g. ``(n_constraints,)`` to track a reward
+            and several constraint residuals per arm together).
+
+    Example:
+        >>> rs = RunningStats(3)
+        >>> rs.update([0, 0, 2], [1.0, 3.0, 5.0])
+        >>> rs.n.tolist(), rs.mean.tolist()
+        ([2, 0, 1], [2.0, nan, 5.0])
+    """
+
+    def __init__(self, n_arms: int, shape: tuple[int, ...] = ()) -> None:
+        self.n_arms = check_int(n_arms, "n_arms", "RunningStats", low=1)
+        self.shape = tuple(shape)
+        self.n = np.zeros(self.n_arms, dtype=np.int64)
+        self._mean = np.zeros((self.n_arms, *self.shape))
+        self._m2 = np.zeros((self.n_arms, *self.shape))
+
+    def update(self, arms: Any, values: Any) -> None:
+        """Add observations: ``arms`` shape ``(B,)`` ints, ``values`` shape ``(B, *shape)``."""
+        a = np.atleast_1d(np.asarray(arms))
+        v = np.asarray(values, dtype=float).reshape((a.shape[0], *self.shape))
+        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+            raise InputDataError(f"RunningStats.update needs a 1-D array of arm indices. Got {arms!r}.")
+        if a.size and (a.min() < 0 or a.max() >= self.n_arms):
+            raise InputDataError(f"Arm indices must lie in [0, {self.n_arms}). Got {a.min()}..{a.max()}.")
+        if np.isnan(v).any():
+            raise InputDataError("RunningStats.update got NaN values.")
+        cnt = np.bincount(a, minlength=self.n_arms)
+        hit = cnt > 0
+        extra = (1,) * len(self.shape)
+        sums = np.zeros((self.n_arms, *self.shape))
+        np.add.at(sums, a, v)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_b = sums / cnt.reshape(-1, *extra)
+        dev = v - mean_b[a]
+        m2_b = np.zeros((self.n_arms, *self.shape))
+        np.add.at(m2_b, a, dev * dev)
+        n_a = self.n.reshape(-1, *extra).astype(float)
+        n_b = cnt.reshape(-1, *extra).astype(float)
+        tot = n_a + n_b
+        h = hit.reshape(-1, *extra) & np.ones((1, *self.shape), dtype=bool)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = mean_b - self._mean
+            new_mean = self._mean + d * n_b / tot
+            new_m2 = self._m2 + m2_b + d * d * n_a * n_b / tot
+        self._mean = np.where(h, new_mean, self._mean)
+        self._m2 = np.where(h, new_m2, self._m2)
+        self.n = self.n + cnt
+
+    def _per_arm(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(-1, *(1,) * len(self.shape))
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Per-arm mean, NaN for arms never pulled; shape ``(n_arms, *shape)``."""
+        return np.where(self._per_arm(self.n) > 0, self._mean, np.nan)
+
+    @property
+    def var(self) -> np.ndarray:
+        """Per-arm unbiased variance, NaN for arms pulled fewer than twice."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self._per_arm(self.n) > 1, self._m2 / self._per_arm(self.n - 1), np.nan)
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.var)
+
+    def estimate(self, delta: float, bound: BoundName = "bernstein", low: float = -np.inf,
+                 high: float = np.inf, side: Side = "two-sided") -> Estimate:
+        """Per-arm confidence bounds.
+
+        Arms with too few pulls for the bound get the trivial interval ``[low, high]`` (and a NaN
+        mean): an optimistic guard then prefers them and a pessimistic one rejects them.
+
+        Args:
+            delta: Miscoverage per arm (apply a union bound over arms and time yourself).
+            bound: ``"bernstein"`` (variance-adaptive; needs a range), ``"hoeffding"`` (needs a range)
+                or ``"t"``.
+            low, high: Known range of a value (required for ``"bernstein"`` and ``"hoeffding"``).
+        """
+        check_choice(bound, "bound", "RunningStats.estimate", ("bernstein", "hoeffding", "t"))
+        d_lo, d_hi = side_deltas(delta, side, "RunningStats.estimate")
+        if bound != "t" and not (np.isfinite(low) and np.isfinite(high) and high > low):
+            raise InputDataError(f"The {bound!r} bound needs a finite range low < high. Got [{low}, {high}].")
+        n = self._per_arm(self.n)
+        mean = self.mean
+
+        def radius(d: float) -> np.ndarray:
+            if d == 0:
+                return np.zeros_like(mean)
+            if bound == "hoeffding":
+                return np.asarray(hoeffding_radius(n, d, high - low)) * np.ones_like(mean)
+            if bound == "bernstein":
+                return np.asarray(empirical_bernstein_radius(n, np.nan_to_num(self.var), d, high - low))
+            return np.asarray(student_t_radius(n, np.nan_to_num(self.std), d)) * np.ones_like(mean)
+
+        r_lo, r_hi = radius(d_lo), radius(d_hi)
+        with np.errstate(invalid="ignore"):
+            lower = np.where(np.isfinite(r_lo), mean - r_lo, low) if d_lo > 0 else np.full_like(mean, low)
+            upper = np.where(np.isfinite(r_hi), mean + r_hi, high) if d_hi > 0 else np.full_like(mean, high)
+            lower = np.where(np.isnan(mean), low, np.maximum(lower, low))
+            upper = np.where(np.isnan(mean), high, np.minimum(upper, high))
+            # keep lower <= mean <= upper for arms with a mean (clipping to a range can't break it)
+        return Estimate(mean, lower, upper, 1.0 - d_lo - d_hi, self.n.copy(), f"running-{bound}")
