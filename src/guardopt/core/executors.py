@@ -7,7 +7,9 @@ Callables are shipped with cloudpickle so that lambdas and closures work everywh
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Literal
@@ -90,7 +92,9 @@ class DaskExecutor(Executor):
             self._client = Client(self._cluster)
         else:
             self._client = Client(address)
-        self._inner = self._client.get_executor()
+        # pure=False: Dask would otherwise run two evaluations of the same parameters once and share
+        # the result, which is wrong for a noisy objective.
+        self._inner = self._client.get_executor(pure=False)
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         import cloudpickle
@@ -119,11 +123,15 @@ def make_executor(kind: str = "process", workers: int | None = None, address: st
     """
     if kind not in KINDS:
         raise InvalidParameterError("executor", "make_executor", f"one of {KINDS}", kind)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InvalidParameterError("workers", "make_executor", "a positive integer or None", workers)
     n = workers or os.cpu_count() or 1
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InvalidParameterError("workers", "make_executor", "a positive integer", workers)
     if kind == "process":
-        return PickledCallExecutor(ProcessPoolExecutor(max_workers=n, initializer=_single_thread_worker))
+        # fork on Linux, whatever the Python version's default: workers start in milliseconds and a
+        # script without an ``if __name__ == "__main__"`` guard is not re-run in every worker.
+        ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
+        return PickledCallExecutor(ProcessPoolExecutor(max_workers=n, mp_context=ctx,
+                                                       initializer=_single_thread_worker))
     if kind == "thread":
         return ThreadPoolExecutor(max_workers=n)
     if kind == "ray":

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from guardopt.core.errors import GuardoptError, InvalidParameterError
+import numpy as np
+
+from guardopt.core.errors import GuardoptError, InvalidParameterError, check_int
 from guardopt.core.problem import ProblemSpec
-from guardopt.core.seeding import make_rng
 from guardopt.core.space import Params
 from guardopt.core.trial import Trial
 
@@ -56,8 +57,13 @@ class OptimizerBase:
 class RandomSearch(OptimizerBase):
     """Uniform random search over the space (the floor every method is compared with).
 
+    Point ``i`` of the sequence depends only on the seed and ``i``. A fresh search that is told the
+    ``N`` finished trials of a stored study (what `Study.load` does) therefore continues with point
+    ``N`` instead of repeating the first points.
+
     Args:
-        seed: Seed of the random stream; the same seed gives the same sequence of asks.
+        seed: Seed of the random stream (a non-negative integer); the same seed gives the same
+            sequence of asks, also in another process. None draws one from the OS.
         n_sobol: How many initial points come from a scrambled Sobol design before sampling
             uniformly (0 for plain uniform sampling).
 
@@ -70,33 +76,42 @@ class RandomSearch(OptimizerBase):
     """
 
     def __init__(self, seed: int | None = None, n_sobol: int = 0) -> None:
+        if seed is not None:
+            check_int(seed, "seed", "RandomSearch", low=0)
         self.seed = seed
-        self.n_sobol = n_sobol
-        self._rng = make_rng(seed)
-        self._asked = 0
+        self.n_sobol = check_int(n_sobol, "n_sobol", "RandomSearch", low=0)
+        self._base = int(seed) if seed is not None else int(np.random.default_rng().integers(2**63))
+        self._index = 0
+        self._told = 0
         self._design: list[Params] = []
 
     def setup(self, problem: ProblemSpec) -> None:
         super().setup(problem)
-        self._design = problem.space.sobol(self.n_sobol, seed=self.seed) if self.n_sobol else []
+        self._design = problem.space.sobol(self.n_sobol, seed=self._base) if self.n_sobol else []
+
+    def _point(self, i: int) -> Params:
+        if i < len(self._design):
+            return self._design[i]
+        return self.problem.space.sample(1, np.random.default_rng([self._base, i]))[0]
 
     def ask(self, n: int = 1, context: Mapping[str, Any] | None = None) -> list[Params]:
         self._check_n(n, "RandomSearch")
-        space = self.problem.space
+        self.problem  # noqa: B018 - raises a clear error before setup
+        # Normally every told trial was asked here first; after a resume the told ones come first.
+        index = max(self._index, self._told)
         out: list[Params] = []
         attempts = 0
         while len(out) < n:
-            if self._asked < len(self._design):
-                p = self._design[self._asked]
-            else:
-                p = space.sample(1, self._rng)[0]
-            self._asked += 1
+            p = self._point(index)
+            index += 1
             attempts += 1
             # Batch asks are distinct (matters for small discrete spaces); a space with fewer
             # points than the batch cannot be, so repeats are allowed after many tries.
             if p not in out or attempts > 100 * n:
                 out.append(p)
+        self._index = index
         return out
 
     def tell(self, trial: Trial) -> None:
-        """Random search learns nothing from results."""
+        """Random search learns nothing from results; it only counts them (for resuming)."""
+        self._told += 1

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from guardopt.core.errors import InputDataError, InvalidParameterError
 from guardopt.core.seeding import SeedLike, make_rng
@@ -73,6 +72,8 @@ class Integer:
         return np.array([_to_unit(float(value), lo, hi, self.log)])
 
     def decode(self, u: np.ndarray) -> int:
+        # With log=True this is log-uniform over [low - 0.5, high + 0.5] then rounded (Optuna's
+        # convention): integer k owns a share proportional to log((k + 0.5) / (k - 0.5)).
         lo, hi = self.low - 0.5, self.high + 0.5
         x = _from_unit(float(u[0]), lo, hi, self.log)
         return int(min(max(round(x), self.low), self.high))
@@ -177,23 +178,28 @@ class Space:
     def validate(self, params: Mapping[str, Any]) -> Params:
         """Check that ``params`` has exactly this space's names with values inside it.
 
+        Returns:
+            The parameters in the space's order, reals as ``float`` and integers as ``int``.
+
         Raises:
             InputDataError: naming the parameter, what was expected and what was given.
         """
         if not isinstance(params, Mapping):
-            raise InputDataError(f"Parameters must be a mapping of name -> value. Got {params!r} instead.")
+            raise InputDataError(f"The 'params' argument must be a mapping of name -> value. Got {params!r} instead.")
         missing = [n for n in self.params if n not in params]
         extra = [n for n in params if n not in self.params]
         if missing or extra:
             raise InputDataError(
-                f"Parameters must have exactly the names {self.names}. "
-                f"Missing {missing}, unexpected {extra}."
+                f"The 'params' argument must have exactly the names {self.names}. "
+                f"Got {sorted(map(str, params))} instead (missing {missing}, unexpected {extra})."
             )
         for name, p in self.params.items():
             v = params[name]
             if not p.contains(v):
-                raise InputDataError(f"Parameter {name!r} must lie in {p!r}. Got {v!r} instead.")
-        return {n: params[n] for n in self.params}
+                raise InputDataError(f"The 'params' argument's {name!r} must lie in {p!r}. Got {v!r} instead.")
+        # Plain Python numbers, whatever the optimizer produced (np.float64, np.int64): trials look
+        # the same in memory and after a round trip through a storage.
+        return {n: _plain(p, params[n]) for n, p in self.params.items()}
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """Encode parameters to a point of the unit cube, shape ``(dim,)``."""
@@ -209,7 +215,9 @@ class Space:
         return {n: p.decode(arr[self._slices[n]]) for n, p in self.params.items()}
 
     def sample(self, n: int, seed: SeedLike = None) -> list[Params]:
-        """Draw ``n`` parameter sets uniformly (in the encoded scale)."""
+        """Draw ``n`` parameter sets uniformly (in the encoded scale: log-uniform where ``log=True``)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise InvalidParameterError("n", "Space.sample", "a non-negative integer", n)
         rng = make_rng(seed)
         return [self.decode(u) for u in self._random_cube(n, rng)]
 
@@ -225,9 +233,18 @@ class Space:
         return u
 
     def sobol(self, n: int, seed: int | None = None) -> list[Params]:
-        """A scrambled Sobol design of ``n`` points over the parameters (one Sobol column each)."""
-        if n <= 0:
+        """A scrambled Sobol design of ``n`` points over the parameters (one Sobol column each).
+
+        An `Integer` column is decoded like any point (so integers are spread evenly in the encoded
+        scale); a `Choice` column picks option ``floor(u * n_options)``, so options are balanced too.
+        The first ``2**m >= n`` points of the sequence are drawn and the first ``n`` kept.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise InvalidParameterError("n", "Space.sobol", "a non-negative integer", n)
+        if n == 0:
             return []
+        from scipy.stats import qmc  # scipy.stats takes ~1 s to import; only designs need it
+
         sampler = qmc.Sobol(d=len(self.params), scramble=True, seed=seed)
         m = math.ceil(math.log2(max(n, 2)))
         pts = sampler.random_base2(m)[:n]
@@ -267,6 +284,14 @@ class Space:
             else:
                 params[name] = Choice(d["options"])
         return Space(params)
+
+
+def _plain(p: Parameter, value: Any) -> Any:
+    if isinstance(p, Integer):
+        return int(value)
+    if isinstance(p, Real):
+        return float(value)
+    return value
 
 
 def _is_real(value: Any) -> bool:

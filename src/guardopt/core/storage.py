@@ -10,6 +10,8 @@ wrong: a store written by a newer schema is refused with a clear message.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -20,9 +22,44 @@ from typing import Any
 
 from guardopt.core.errors import InvalidParameterError, StorageError
 from guardopt.core.space import Params
-from guardopt.core.trial import Trial, TrialState
+from guardopt.core.trial import INTERRUPTED_PREFIX, Trial, TrialState
 
 SCHEMA_VERSION = 1
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays reach the storage through user attributes and Choice options.
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} values cannot be stored (JSON-serializable values only): {obj!r}")
+
+
+def dumps(data: Any) -> str:
+    """JSON text of ``data`` as a storage writes it (numpy scalars and arrays become numbers and lists)."""
+    return json.dumps(data, default=_json_default, allow_nan=True)
+
+
+def _owner() -> dict[str, Any]:
+    """Who runs a RUNNING trial: this process on this host (to detect trials orphaned by a crash)."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _owner_gone(owner: Mapping[str, Any] | None) -> bool:
+    """True when the process that asked a RUNNING trial is known to be dead (same host only)."""
+    if not owner or owner.get("host") != socket.gethostname():
+        return False
+    pid = int(owner.get("pid", -1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
 
 
 class Storage(ABC):
@@ -49,8 +86,28 @@ class Storage(ABC):
         """Store a finished trial (COMPLETE or FAILED) atomically."""
 
     @abstractmethod
-    def trials(self, name: str) -> list[Trial]:
-        """All trials of a study, by number."""
+    def trials(self, name: str, from_number: int = 0) -> list[Trial]:
+        """The trials of a study with ``number >= from_number``, by number."""
+
+    def get_trial(self, name: str, number: int) -> Trial | None:
+        """One trial by number, or None."""
+        found = [t for t in self.trials(name, from_number=number) if t.number == number]
+        return found[0] if found else None
+
+    def count_trials(self, name: str) -> int:
+        """How many trials count toward a study's total: all but the interrupted ones."""
+        return sum(not t.interrupted for t in self.trials(name))
+
+    def fail_orphans(self, name: str) -> list[Trial]:
+        """Mark RUNNING trials whose asking process has died (a crash, ``kill -9``) as FAILED.
+
+        Only trials asked on this host are judged (a process on another machine cannot be probed);
+        trials of live processes, including other studies' workers sharing the store, are left alone.
+
+        Returns:
+            The trials that were marked FAILED.
+        """
+        return []
 
 
 class InMemoryStorage(Storage):
@@ -64,15 +121,17 @@ class InMemoryStorage(Storage):
     def create_or_get(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
             if name not in self._specs:
-                self._specs[name] = json.loads(json.dumps(spec))
+                self._specs[name] = json.loads(dumps(spec))
                 self._trials[name] = []
             return self._specs[name]
 
     def get_spec(self, name: str) -> dict[str, Any] | None:
-        return self._specs.get(name)
+        with self._lock:
+            return self._specs.get(name)
 
     def study_names(self) -> list[str]:
-        return list(self._specs)
+        with self._lock:
+            return list(self._specs)
 
     def new_trial(self, name: str, params: Params, context: Mapping[str, Any] | None) -> Trial:
         with self._lock:
@@ -86,17 +145,30 @@ class InMemoryStorage(Storage):
         with self._lock:
             self._trials[name][trial.number] = trial
 
-    def trials(self, name: str) -> list[Trial]:
+    def trials(self, name: str, from_number: int = 0) -> list[Trial]:
         with self._lock:
-            return list(self._trials.get(name, []))
+            return list(self._trials.get(name, [])[max(from_number, 0):])
+
+    def get_trial(self, name: str, number: int) -> Trial | None:
+        with self._lock:
+            trials = self._trials.get(name, [])
+            return trials[number] if 0 <= number < len(trials) else None
 
 
 class SQLiteStorage(Storage):
     """Studies in one SQLite file, shared safely by threads and processes.
 
+    Each thread (and each forked process) opens its own connection: sqlite3 connections must not
+    cross threads or a ``fork``. Every write is one ``BEGIN IMMEDIATE`` transaction, so a finished
+    trial is either fully stored or not at all, and a writer waits up to ``timeout`` seconds for a
+    lock held by another process (WAL journal: readers never block the writer).
+
     Args:
         path: The database file (created with its folder when missing).
         timeout: Seconds a writer waits for a lock held by another process.
+
+    Raises:
+        StorageError: the file cannot be opened, or it was written by a newer storage schema.
     """
 
     def __init__(self, path: str | Path, timeout: float = 60.0) -> None:
@@ -106,11 +178,10 @@ class SQLiteStorage(Storage):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
-            with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
                 conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL)"
-                )
+                conn.execute("CREATE TABLE IF NOT EXISTS studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL)")
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS trials (study TEXT NOT NULL, number INTEGER NOT NULL, "
                     "state TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (study, number))"
@@ -118,8 +189,12 @@ class SQLiteStorage(Storage):
                 conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"Could not open the SQLite storage at {self.path}: {exc}") from exc
         if int(row[0]) > SCHEMA_VERSION:
             raise StorageError(
@@ -127,77 +202,134 @@ class SQLiteStorage(Storage):
                 f"{SCHEMA_VERSION}. Upgrade guardopt to read it."
             )
 
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({str(self.path)!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Connections never travel: a copy in another process opens its own.
+        return {"path": self.path, "timeout": self.timeout}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self.timeout = state["timeout"]
+        self._local = threading.local()
+
     def _conn(self) -> sqlite3.Connection:
-        # One connection per thread: sqlite3 connections must not cross threads.
+        # One connection per thread and per process: a connection inherited through fork() must
+        # not be used by the child.
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=True)
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only
+            # an OS crash or power loss can lose the last commits.
+            conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
+            self._local.pid = os.getpid()
         return conn
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    def _transaction(self, what: str, body: Any) -> Any:
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                cur = conn.execute(sql, args)
+                out = body(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            return cur
+            return out
         except sqlite3.Error as exc:
-            raise StorageError(f"Writing to {self.path} failed: {exc}") from exc
+            raise StorageError(f"{what} in {self.path} failed: {exc}") from exc
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        try:
+            return self._conn().execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"Reading {self.path} failed: {exc}") from exc
 
     def create_or_get(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-        self._write("INSERT OR IGNORE INTO studies (name, spec) VALUES (?, ?)", (name, json.dumps(spec)))
+        text = dumps(spec)
+        self._transaction("Creating a study", lambda c: c.execute(
+            "INSERT OR IGNORE INTO studies (name, spec) VALUES (?, ?)", (name, text)))
         stored = self.get_spec(name)
         assert stored is not None
         return stored
 
     def get_spec(self, name: str) -> dict[str, Any] | None:
-        row = self._conn().execute("SELECT spec FROM studies WHERE name=?", (name,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        rows = self._read("SELECT spec FROM studies WHERE name=?", (name,))
+        return None if not rows else dict(json.loads(rows[0][0]))
 
     def study_names(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT name FROM studies ORDER BY name")]
+        return [r[0] for r in self._read("SELECT name FROM studies ORDER BY name", ())]
 
     def new_trial(self, name: str, params: Params, context: Mapping[str, Any] | None) -> Trial:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study=?", (name,)
-                ).fetchone()
-                t = Trial(int(row[0]), dict(params), datetime_start=datetime.now(),
-                          context=dict(context) if context is not None else None)
-                conn.execute(
-                    "INSERT INTO trials (study, number, state, data) VALUES (?, ?, ?, ?)",
-                    (name, t.number, t.state.value, json.dumps(t.to_dict())),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise StorageError(f"Allocating a trial in {self.path} failed: {exc}") from exc
-        return t
+        def body(conn: sqlite3.Connection) -> Trial:
+            # Inside BEGIN IMMEDIATE no other writer can allocate between this read and the insert;
+            # the primary key would refuse a duplicate number anyway.
+            row = conn.execute("SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study=?", (name,)).fetchone()
+            t = Trial(int(row[0]), dict(params), datetime_start=datetime.now(),
+                      context=dict(context) if context is not None else None)
+            data = t.to_dict()
+            data["owner"] = _owner()
+            conn.execute("INSERT INTO trials (study, number, state, data) VALUES (?, ?, ?, ?)",
+                         (name, t.number, t.state.value, dumps(data)))
+            return t
+
+        trial: Trial = self._transaction("Allocating a trial", body)
+        return trial
 
     def finish_trial(self, name: str, trial: Trial) -> None:
-        self._write(
+        text = dumps(trial.to_dict())
+        self._transaction("Storing a finished trial", lambda c: c.execute(
             "UPDATE trials SET state=?, data=? WHERE study=? AND number=?",
-            (trial.state.value, json.dumps(trial.to_dict()), name, trial.number),
-        )
+            (trial.state.value, text, name, trial.number)))
 
-    def trials(self, name: str) -> list[Trial]:
-        rows = self._conn().execute(
-            "SELECT data FROM trials WHERE study=? ORDER BY number", (name,)
-        ).fetchall()
+    def trials(self, name: str, from_number: int = 0) -> list[Trial]:
+        rows = self._read("SELECT data FROM trials WHERE study=? AND number>=? ORDER BY number", (name, from_number))
         return [Trial.from_dict(json.loads(r[0])) for r in rows]
+
+    def count_trials(self, name: str) -> int:
+        rows = self._read(
+            "SELECT COUNT(*) FROM trials WHERE study=? AND NOT (state=? AND "
+            "COALESCE(json_extract(data, '$.failure_reason'), '') LIKE ?)",
+            (name, TrialState.FAILED.value, INTERRUPTED_PREFIX + "%"),
+        )
+        return int(rows[0][0])
+
+    def get_trial(self, name: str, number: int) -> Trial | None:
+        rows = self._read("SELECT data FROM trials WHERE study=? AND number=?", (name, number))
+        return Trial.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def fail_orphans(self, name: str) -> list[Trial]:
+        def body(conn: sqlite3.Connection) -> list[Trial]:
+            out = []
+            rows = conn.execute("SELECT data FROM trials WHERE study=? AND state=?",
+                                (name, TrialState.RUNNING.value)).fetchall()
+            for (text,) in rows:
+                data = json.loads(text)
+                owner = data.get("owner")
+                if not _owner_gone(owner):
+                    continue
+                t = Trial.from_dict(data).finished(
+                    state=TrialState.FAILED,
+                    failure_reason=f"{INTERRUPTED_PREFIX} the process that ran it (pid {owner['pid']}) died",
+                )
+                conn.execute("UPDATE trials SET state=?, data=? WHERE study=? AND number=?",
+                             (t.state.value, dumps(t.to_dict()), name, t.number))
+                out.append(t)
+            return out
+
+        failed: list[Trial] = self._transaction("Marking orphaned trials", body)
+        return failed
 
 
 def make_storage(storage: Storage | str | None) -> Storage:

@@ -7,9 +7,12 @@ makes the trial FAILED with its reason, and a missing constraint value counts as
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,8 +24,8 @@ from guardopt.core.executors import make_executor
 from guardopt.core.optimizer import Optimizer, RandomSearch
 from guardopt.core.problem import ConstraintSpec, Direction, ProblemSpec
 from guardopt.core.space import Params, Space
-from guardopt.core.storage import Storage, make_storage
-from guardopt.core.trial import Observation, Trial, TrialState, is_finite_number
+from guardopt.core.storage import Storage, dumps, make_storage
+from guardopt.core.trial import INTERRUPTED_PREFIX, Observation, Trial, TrialState, is_finite_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,19 +72,37 @@ class Study:
         if name is not None and (not isinstance(name, str) or not name):
             raise InvalidParameterError("name", "Study", "a non-empty string or None", name)
         self.problem = ProblemSpec(space, direction, dict(constraints or {}))
-        self.name = name or f"study-{time.strftime('%Y%m%d-%H%M%S')}-{id(self) % 10_000:04d}"
+        # A random suffix: two unnamed studies in one storage must never resume each other.
+        self.name = name or f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
         self.storage = make_storage(storage)
         self.optimizer: Optimizer = optimizer if optimizer is not None else RandomSearch()
         for method in ("setup", "ask", "tell"):
             if not callable(getattr(self.optimizer, method, None)):
                 raise InvalidParameterError("optimizer", "Study", "an object with setup/ask/tell", optimizer)
-        stored = self.storage.create_or_get(self.name, self.problem.to_dict())
-        if stored != _normalize(self.problem.to_dict()):
+        try:
+            given = _normalize(self.problem.to_dict())
+        except TypeError as exc:
             raise InvalidParameterError(
-                "space", "Study", f"the problem stored under the name {self.name!r}", self.problem.to_dict()
+                "space", "Study", "Choice options that are JSON values (str, int, float, bool or None)",
+                str(exc)) from exc
+        stored = self.storage.create_or_get(self.name, given)
+        if stored != given:
+            key = next((k for k in ("space", "direction", "constraints") if stored.get(k) != given.get(k)), "space")
+            raise InvalidParameterError(
+                key, "Study",
+                f"the {key} stored for study {self.name!r} ({stored.get(key)!r}); use Study.load(name, storage) "
+                "to resume it, or another name",
+                given.get(key),
             )
         self.optimizer.setup(self.problem)
+        # One study object may be driven from several threads; the optimizer need not be thread-safe.
+        self._lock = threading.RLock()
+        # Trials below the watermark are all finished and told; `_told` holds told numbers above it.
+        self._watermark = 0
         self._told: set[int] = set()
+        # A trial left RUNNING by a process that died (kill -9, a crash) will never finish.
+        for t in self.storage.fail_orphans(self.name):
+            logger.info("Trial %d was interrupted: %s", t.number, t.failure_reason)
         self._sync()
 
     # -- construction helpers -------------------------------------------------------------------
@@ -117,11 +138,21 @@ class Study:
         return self.storage.trials(self.name)
 
     def _sync(self) -> None:
-        # Tell the optimizer trials that finished elsewhere (another process, an earlier run).
-        for t in self.storage.trials(self.name):
-            if t.state is not TrialState.RUNNING and t.number not in self._told:
-                self._told.add(t.number)
-                self.optimizer.tell(t)
+        # Tell the optimizer, in number order, trials that finished elsewhere (another process, an
+        # earlier run); reading from the watermark keeps this cheap for long studies.
+        for t in self.storage.trials(self.name, from_number=self._watermark):
+            if t.state is not TrialState.RUNNING and not self._is_told(t.number):
+                self._mark_told(t)
+        while self._watermark in self._told:
+            self._told.discard(self._watermark)
+            self._watermark += 1
+
+    def _is_told(self, number: int) -> bool:
+        return number < self._watermark or number in self._told
+
+    def _mark_told(self, trial: Trial) -> None:
+        self._told.add(trial.number)
+        self.optimizer.tell(trial)
 
     def ask(self, context: Mapping[str, Any] | None = None) -> Trial:
         """Ask the optimizer for parameters and register a RUNNING trial."""
@@ -131,11 +162,13 @@ class Study:
         """Ask for ``n`` distinct parameter sets at once (a batch for parallel evaluation)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise InvalidParameterError("n", "Study.ask_batch", "a positive integer", n)
-        self._sync()
-        params = self.optimizer.ask(n, context)
-        if len(params) != n:
-            raise GuardoptError(f"{type(self.optimizer).__name__}.ask({n}) returned {len(params)} points.")
-        return [self.storage.new_trial(self.name, self.space.validate(p), context) for p in params]
+        with self._lock:
+            self._sync()
+            params = self.optimizer.ask(n, context)
+            if len(params) != n:
+                raise GuardoptError(f"{type(self.optimizer).__name__}.ask({n}) returned {len(params)} points.")
+            checked = [self.space.validate(p) for p in params]  # all valid before any is stored
+            return [self.storage.new_trial(self.name, p, context) for p in checked]
 
     def tell(self, trial: Trial | int, result: Any) -> Trial:
         """Record the result of a trial.
@@ -153,23 +186,42 @@ class Study:
                 is unknown or already finished.
         """
         number = trial.number if isinstance(trial, Trial) else trial
-        current = self._find_running(number)
-        finished = self._finish(current, result)
+        with self._lock:
+            current = self._find_running(number)
+            try:
+                finished = self._finish(current, result)
+            except InputDataError as exc:
+                # A malformed result is the caller's bug: say so, but never leave the trial dangling.
+                self._store_finished(current.finished(state=TrialState.FAILED, failure_reason=str(exc)))
+                raise
+            return self._store_finished(finished)
+
+    def _store_finished(self, finished: Trial) -> Trial:
         self.storage.finish_trial(self.name, finished)
-        if finished.number not in self._told:
-            self._told.add(finished.number)
-            self.optimizer.tell(finished)
+        if not self._is_told(finished.number):
+            self._mark_told(finished)
         if finished.state is TrialState.FAILED:
             logger.info("Trial %d failed: %s", finished.number, finished.failure_reason)
         return finished
 
+    def _interrupt(self, trial: Trial, why: str) -> None:
+        """Record a trial that will never get a result (the loop was interrupted) as FAILED."""
+        with self._lock:
+            stored = self.storage.get_trial(self.name, trial.number)
+            if stored is not None and stored.state is TrialState.RUNNING:
+                self._store_finished(stored.finished(state=TrialState.FAILED,
+                                                     failure_reason=f"{INTERRUPTED_PREFIX} {why}"))
+
     def _find_running(self, number: int) -> Trial:
-        for t in self.storage.trials(self.name):
-            if t.number == number:
-                if t.state is not TrialState.RUNNING:
-                    raise InputDataError(f"Trial {number} is already {t.state.value}; it cannot be told again.")
-                return t
-        raise InputDataError(f"Trial {number} does not exist in study {self.name!r}.")
+        if isinstance(number, bool) or not isinstance(number, (int, np.integer)):
+            raise InvalidParameterError("trial", "Study.tell", "a Trial or a trial number", number)
+        t = self.storage.get_trial(self.name, int(number))
+        if t is None:
+            raise InvalidParameterError("trial", "Study.tell", f"a trial of study {self.name!r}", number)
+        if t.state is not TrialState.RUNNING:
+            raise InvalidParameterError("trial", "Study.tell", "a RUNNING trial (each trial is told once)",
+                                        f"trial {number} in state {t.state.value}")
+        return t
 
     def _finish(self, trial: Trial, result: Any) -> Trial:
         if isinstance(result, BaseException):
@@ -196,7 +248,8 @@ class Study:
         elif isinstance(result, Mapping):
             if "value" not in result:
                 raise InputDataError(
-                    f"An objective that returns a mapping must include 'value'. Got keys {sorted(result)}."
+                    "The 'result' argument of Study.tell must be a mapping with a 'value' entry and one entry "
+                    f"per declared constraint. Got keys {sorted(map(str, result))} instead."
                 )
             obs = Observation(result["value"], {k: v for k, v in result.items() if k != "value"})
         else:
@@ -204,8 +257,8 @@ class Study:
         unknown = [k for k in obs.constraints if k not in self.problem.constraints]
         if unknown:
             raise InputDataError(
-                f"The objective returned constraint values {unknown} that the study does not declare. "
-                f"Declared constraints: {self.problem.constraint_names}."
+                f"The 'result' argument of Study.tell must name only the declared constraints "
+                f"{self.problem.constraint_names}. Got undeclared {unknown} instead."
             )
         return obs
 
@@ -228,15 +281,21 @@ class Study:
         Args:
             fn: Objective ``params -> float | Mapping | Observation``.
             n_trials: How many new trials to run in this call.
-            until: Alternatively, run until the study holds this many finished trials (a rerun of
-                the same script after a crash continues to the same total).
+            until: Alternatively, run until the study holds this many trials (a rerun of the same
+                script after a crash continues to the same total). Finished and running trials
+                count, also those of other processes sharing the storage; trials interrupted by a
+                crash (`Trial.interrupted`) do not, since they have no result. Counting and asking
+                are two steps, so several processes racing to the same total may overshoot it by
+                up to ``n_jobs`` trials per extra process.
             n_jobs: Trials evaluated in parallel. With ``n_jobs > 1`` and no ``executor`` local
                 processes are used (``fn`` travels with cloudpickle, so lambdas work).
             executor: An executor kind (``"process"``, ``"thread"``, ``"ray"``, ``"dask"``) or a
                 `concurrent.futures.Executor`.
             timeout: Stop asking new trials after this many seconds (running ones finish).
             catch: Exceptions of these types make the trial FAILED and the study goes on; others
-                are recorded and re-raised.
+                are recorded (the trial FAILED with its reason) and re-raised once the trials
+                already running have finished. A ``KeyboardInterrupt`` marks the running trials
+                as interrupted.
             show_progress: Show a progress bar (rich).
         """
         if (n_trials is None) == (until is None):
@@ -250,63 +309,76 @@ class Study:
             raise InvalidParameterError("n_jobs", "Study.optimize", "a positive integer", n_jobs)
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise InvalidParameterError("timeout", "Study.optimize", "a positive number of seconds", timeout)
-        if n_trials is None:
-            done = sum(t.state is not TrialState.RUNNING for t in self.trials)
-            assert until is not None
-            n_trials = max(0, until - done)
         deadline = None if timeout is None else time.monotonic() + timeout
-        with _progress(show_progress, n_trials, self.name) as advance:
+        budget = _Budget(self, n_trials, until, deadline)
+        with _progress(show_progress, budget.total(), self.name) as advance:
             if n_jobs == 1 and executor is None:
-                self._optimize_serial(fn, n_trials, deadline, catch, advance)
+                self._optimize_serial(fn, budget, catch, advance)
             else:
                 own = not isinstance(executor, Executor)
                 pool = executor if isinstance(executor, Executor) else make_executor(executor or "process", n_jobs)
                 try:
-                    self._optimize_parallel(fn, n_trials, n_jobs, pool, deadline, catch, advance)
+                    self._optimize_parallel(fn, budget, n_jobs, pool, catch, advance)
                 finally:
                     if own:
                         pool.shutdown(wait=True, cancel_futures=True)
 
-    def _optimize_serial(self, fn: Objective, n_trials: int, deadline: float | None,
-                         catch: tuple[type[BaseException], ...], advance: Callable[[], None]) -> None:
-        for _ in range(n_trials):
-            if deadline is not None and time.monotonic() > deadline:
-                break
+    def _optimize_serial(self, fn: Objective, budget: _Budget, catch: tuple[type[BaseException], ...],
+                         advance: Callable[[], None]) -> None:
+        while budget.allow(1):
             trial = self.ask()
+            budget.submitted += 1
             try:
                 result = fn(dict(trial.params))
             except catch as exc:
                 result = exc
-            except BaseException as exc:
+            except Exception as exc:  # not in `catch`: record it, then let it propagate
                 self.tell(trial, exc)
+                raise
+            except BaseException as exc:  # KeyboardInterrupt, SystemExit: no result at all
+                self._interrupt(trial, f"optimize stopped by {type(exc).__name__}")
                 raise
             self.tell(trial, result)
             advance()
 
-    def _optimize_parallel(self, fn: Objective, n_trials: int, n_jobs: int, pool: Executor,
-                           deadline: float | None, catch: tuple[type[BaseException], ...],
-                           advance: Callable[[], None]) -> None:
+    def _optimize_parallel(self, fn: Objective, budget: _Budget, n_jobs: int, pool: Executor,
+                           catch: tuple[type[BaseException], ...], advance: Callable[[], None]) -> None:
         running: dict[Future[Any], Trial] = {}
-        submitted = 0
-        while submitted < n_trials or running:
-            can_ask = deadline is None or time.monotonic() <= deadline
-            while can_ask and submitted < n_trials and len(running) < n_jobs:
-                trial = self.ask()
-                running[pool.submit(fn, dict(trial.params))] = trial
-                submitted += 1
-            if not running:
-                break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in done:
-                trial = running.pop(fut)
-                exc = fut.exception()
-                if exc is not None and not isinstance(exc, catch):
-                    self.tell(trial, exc)
-                    raise exc
-                self.tell(trial, exc if exc is not None else fut.result())
-                advance()
-            if deadline is not None and time.monotonic() > deadline:
-                n_trials = submitted
+        error: BaseException | None = None
+        try:
+            while True:
+                k = budget.allow(n_jobs - len(running)) if error is None else 0
+                if k > 0:
+                    # One batch ask for all free workers: batch-aware optimizers spread the points.
+                    batch = self.ask_batch(k)
+                    for i, trial in enumerate(batch):
+                        try:
+                            fut = pool.submit(fn, dict(trial.params))
+                        except BaseException as submit_error:  # e.g. an objective that cannot be pickled
+                            why = f"could not be submitted: {type(submit_error).__name__}: {submit_error}"
+                            for t in batch[i:]:
+                                self._interrupt(t, why)
+                            raise
+                        running[fut] = trial
+                        budget.submitted += 1
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    trial = running.pop(fut)
+                    raised = fut.exception()
+                    if raised is not None and not isinstance(raised, catch):
+                        # Record it; finish the trials already running, then re-raise.
+                        error = error or raised
+                    self.tell(trial, raised if raised is not None else fut.result())
+                    advance()
+        except BaseException as stop:  # KeyboardInterrupt while waiting, a storage error, ...
+            for fut, trial in running.items():
+                fut.cancel()
+                self._interrupt(trial, f"optimize stopped by {type(stop).__name__}")
+            raise
+        if error is not None:
+            raise error
 
     # -- results --------------------------------------------------------------------------------
 
@@ -324,7 +396,8 @@ class Study:
         if guard not in ("none", "pessimistic", "optimistic"):
             raise InvalidParameterError("guard", "Study.best", "'none', 'pessimistic' or 'optimistic'", guard)
         trials = self.trials
-        self._sync()
+        with self._lock:
+            self._sync()
         if guard != "none":
             recommend = getattr(self.optimizer, "recommend", None)
             if callable(recommend):
@@ -352,6 +425,7 @@ class Study:
                                    "datetime_complete": t.datetime_complete,
                                    "duration": t.duration, "failure_reason": t.failure_reason}
             row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"user_attrs_{k}": v for k, v in t.user_attrs.items()})
             row.update({f"constraints_{k}": t.constraints.get(k, math.nan) for k in self.problem.constraints})
             if self.problem.constraints:
                 row["feasible"] = self.problem.is_feasible(t)
@@ -363,10 +437,40 @@ class Study:
         return f"Study(name={self.name!r}, direction={self.direction!r}, trials={n})"
 
 
-def _normalize(d: Mapping[str, Any]) -> dict[str, Any]:
-    import json
+class _Budget:
+    """How many more trials `Study.optimize` may ask: a count, a study total, and a deadline."""
 
-    return dict(json.loads(json.dumps(d)))
+    def __init__(self, study: Study, n_trials: int | None, until: int | None, deadline: float | None) -> None:
+        self.study = study
+        self.n_trials = n_trials
+        self.until = until
+        self.deadline = deadline
+        self.submitted = 0
+
+    def _used(self) -> int:
+        # Every trial of the study counts toward `until` (also RUNNING ones, possibly in another
+        # process sharing the storage), except those interrupted by a crash: they have no result.
+        return self.study.storage.count_trials(self.study.name)
+
+    def total(self) -> int:
+        if self.n_trials is not None:
+            return self.n_trials
+        assert self.until is not None
+        return max(0, self.until - self._used())
+
+    def allow(self, wanted: int) -> int:
+        """How many of ``wanted`` new trials may start now (0: stop asking)."""
+        if wanted <= 0 or (self.deadline is not None and time.monotonic() > self.deadline):
+            return 0
+        if self.n_trials is not None:
+            return max(0, min(wanted, self.n_trials - self.submitted))
+        assert self.until is not None
+        return max(0, min(wanted, self.until - self._used()))
+
+
+def _normalize(d: Mapping[str, Any]) -> dict[str, Any]:
+    # The problem as a storage will hold it (tuples become lists, numpy scalars numbers).
+    return dict(json.loads(dumps(d)))
 
 
 class _Progress:

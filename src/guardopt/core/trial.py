@@ -9,6 +9,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+#: How the failure reason of a trial cut short by a crash or an interrupt begins (see `Trial.interrupted`).
+INTERRUPTED_PREFIX = "interrupted:"
+
 
 class TrialState(str, enum.Enum):
     """Lifecycle of a trial: asked (RUNNING), then COMPLETE or FAILED."""
@@ -61,6 +64,15 @@ class Trial:
             return None
         return (self.datetime_complete - self.datetime_start).total_seconds()
 
+    @property
+    def interrupted(self) -> bool:
+        """True for a FAILED trial that never got a result (its process died or was interrupted).
+
+        Such trials say nothing about the objective; ``Study.optimize(until=...)`` does not count
+        them toward its total.
+        """
+        return self.state is TrialState.FAILED and (self.failure_reason or "").startswith(INTERRUPTED_PREFIX)
+
     def finished(self, **changes: Any) -> Trial:
         """A copy with ``changes`` applied and the completion time set."""
         return replace(self, datetime_complete=datetime.now(), **changes)
@@ -102,8 +114,8 @@ def _parse_dt(s: str | None) -> datetime | None:
 
 
 def is_finite_number(x: Any) -> bool:
-    """True for a real number that is neither NaN nor infinite (bools excluded)."""
-    if isinstance(x, bool):
+    """True for a real number that is neither NaN nor infinite (bools and strings excluded)."""
+    if isinstance(x, (bool, str, bytes)):
         return False
     try:
         return math.isfinite(float(x))

@@ -80,7 +80,10 @@ def safety_test(samples: Any, threshold: float, delta: float, bound: BoundKind =
         ub = float(student_t(x, delta, side="upper").upper)
     else:
         if low is None or high is None:
-            raise InputDataError(f"The {bound!r} bound needs the cost range: pass low= and high=.")
+            raise InputDataError(
+                f"The 'low' and 'high' arguments of safety_test must give the cost's known range for the "
+                f"{bound!r} bound. Got low={low!r}, high={high!r} instead."
+            )
         if (x < low).any() or (x > high).any():
             return Verdict(False, float("nan"), thr, n, bound, delta,
                            f"costs outside the declared range [{low}, {high}]; failing closed")

@@ -119,8 +119,9 @@ def mixed_var(samples: Any, breakpoints: Sequence[float], weights: Sequence[floa
     """Mixed value at risk: a weighted average of the quantile function over quantile regions.
 
     ``sum_i w_i ∫_{b_{i-1}}^{b_i} F^{-1}(u) du / sum_i w_i (b_i - b_{i-1})`` with ``b_0 = 0``.
-    RiskPO's MVaR^ω_{α:β} is ``breakpoints=(α, β)``, ``weights=(1 + ω, 1)``: extra weight on the
-    worst outcomes, nothing above β. Reference: RiskPO (arXiv 2510.00911).
+    RiskPO's MVaR^ω_{α:β} (arXiv 2510.00911) is an instance: density weight ``1 + ω`` on
+    ``[0, α]`` and 1 on ``[α, β]`` is ``breakpoints=(α, β), weights=(1 + ω, 1)``; its released
+    code's mix ``(ω CVaR_α + RVaR_{α:β}) / (ω + 1)`` is ``weights=(ω / α, 1 / (β - α))``.
 
     Args:
         samples: 1-D outcomes (higher is better).

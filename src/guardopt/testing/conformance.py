@@ -10,7 +10,8 @@ Use it from a test module::
 or run the checks one by one with `OptimizerChecks`. The checks are: asked parameters are valid
 points of the space; the same seed gives the same sequence of asks (also in another process); a
 different seed gives a different one (where the optimizer is random at all); failed trials are
-tolerated; batch asks are distinct; constraints are accepted.
+tolerated (an exception or a NaN value); a fresh optimizer told a stored history resumes; batch
+asks are distinct; constraints are accepted (including a missing constraint value).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import cloudpickle
 
 from guardopt.core.optimizer import Optimizer
 from guardopt.core.space import Choice, Integer, Real, Space
+from guardopt.core.storage import InMemoryStorage
 from guardopt.core.study import Study
 from guardopt.core.trial import TrialState
 
@@ -70,7 +72,8 @@ class OptimizerChecks:
         for i in range(self.n_trials):
             t = study.ask()
             if fail_every and i % fail_every == fail_every - 1:
-                study.tell(t, RuntimeError("injected failure"))
+                # alternate the two ways a trial fails: an exception, and a NaN objective value
+                study.tell(t, RuntimeError("injected failure") if (i // fail_every) % 2 == 0 else math.nan)
             else:
                 study.tell(t, self.objective(t.params))
         return [dict(t.params) for t in study.trials]
@@ -100,11 +103,27 @@ class OptimizerChecks:
         assert here == there, "the same seed gave a different sequence in another process"
 
     def check_failed_trials_tolerated(self) -> None:
-        """Failed trials (no value) do not break the optimizer, and it keeps asking valid points."""
+        """Failed trials (an exception, a NaN value) do not break the optimizer; it keeps asking valid points."""
         params = self._run(3, fail_every=3)
         assert len(params) == self.n_trials
         for p in params:
             self.space.validate(p)
+
+    def check_resume(self) -> None:
+        """A fresh optimizer told a stored history (as `Study.load` does) goes on asking valid points."""
+        storage = InMemoryStorage()
+        first = Study(self.space, name="resume", optimizer=self.factory(9), storage=storage)
+        for i in range(max(self.n_trials // 2, 3)):
+            t = first.ask()
+            first.tell(t, RuntimeError("injected failure") if i == 1 else self.objective(t.params))
+        first.ask()  # left RUNNING, as after a crash: pending, never told
+        resumed = Study(self.space, name="resume", optimizer=self.factory(9), storage=storage)
+        for _ in range(3):
+            t = resumed.ask()
+            self.space.validate(t.params)
+            resumed.tell(t, self.objective(t.params))
+        numbers = [t.number for t in resumed.trials]
+        assert numbers == list(range(len(numbers))), "trial numbers are not contiguous after a resume"
 
     def check_batch_distinct(self) -> None:
         """A batch ask returns distinct points, also after some history."""
@@ -129,7 +148,8 @@ class OptimizerChecks:
             if i % 4 == 3:
                 study.tell(t, {"value": value})  # missing constraint value: counts as violated
             else:
-                study.tell(t, {"value": value, "c": t.params["x"]})
+                # violated on about half of the space, whatever its parameter names
+                study.tell(t, {"value": value, "c": float(self.space.encode(t.params)[0]) - 0.5})
         done = [t for t in study.trials if t.state is TrialState.COMPLETE]
         assert len(done) == self.n_trials
         best = study.best()
@@ -141,6 +161,7 @@ class OptimizerChecks:
         self.check_same_seed_same_sequence()
         self.check_different_seed_differs()
         self.check_failed_trials_tolerated()
+        self.check_resume()
         self.check_batch_distinct()
         self.check_constraints_accepted()
         if cross_process:

@@ -8,6 +8,7 @@ side. All radius functions are vectorized over arrays of counts (one per arm).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +76,14 @@ def _samples(samples: Any, axis: int, owner: str, min_n: int = 1) -> np.ndarray:
     return x
 
 
+def _check_range(low: float, high: float, owner: str) -> None:
+    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        raise InputDataError(
+            f"The 'low' and 'high' arguments of {owner} must be a finite range with low < high. "
+            f"Got low={low!r}, high={high!r} instead."
+        )
+
+
 def _assemble(mean: np.ndarray, r_lo: Any, r_hi: Any, d_lo: float, d_hi: float, n: Any, method: str,
               low: float = -np.inf, high: float = np.inf) -> Estimate:
     mean = np.asarray(mean, dtype=float)
@@ -94,16 +103,27 @@ def hoeffding(samples: Any, delta: float, low: float, high: float, side: Side = 
               axis: int = -1) -> Estimate:
     """Hoeffding interval for the mean of samples known to lie in ``[low, high]``.
 
+    Exact for every ``n``: with probability at least ``1 - delta`` the true mean lies in the
+    interval. Reference: Hoeffding (1963), Theorem 2.
+
     Args:
-        samples: Array; the mean is taken along ``axis``.
-        delta: Total miscoverage in (0, 1).
-        low, high: The known range of a sample.
-        side: Which bounds to compute.
+        samples: Array of shape ``(..., n)`` (or with ``n`` along ``axis``).
+        delta: Total miscoverage in (0, 1); ``"two-sided"`` spends ``delta / 2`` per side.
+        low, high: The known range of a sample (finite, ``low < high``).
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
+        axis: The sample axis.
+
+    Returns:
+        An `Estimate` with the shape of ``samples`` without ``axis``, clipped to ``[low, high]``.
+
+    Example:
+        >>> est = hoeffding([0, 1, 1, 0, 1, 0, 1, 1, 0, 1], delta=0.1, low=0, high=1)
+        >>> round(est.lower, 4), est.mean, round(est.upper, 4)
+        (0.213, 0.6, 0.987)
     """
     d_lo, d_hi = side_deltas(delta, side, "hoeffding")
     x = _samples(samples, axis, "hoeffding")
-    if not high > low:
-        raise InputDataError(f"hoeffding needs high > low. Got low={low!r}, high={high!r}.")
+    _check_range(low, high, "hoeffding")
     if (x < low).any() or (x > high).any():
         raise InputDataError(f"hoeffding: samples lie outside the declared range [{low}, {high}].")
     n = x.shape[axis]
@@ -118,10 +138,23 @@ def empirical_bernstein(samples: Any, delta: float, low: float, high: float, sid
                         axis: int = -1) -> Estimate:
     """Maurer–Pontil empirical Bernstein interval for samples in ``[low, high]`` (needs n >= 2).
 
-    Tighter than Hoeffding when the variance is small relative to the range.
+    Exact, and tighter than Hoeffding when the variance is small relative to the squared range
+    and ``n`` is not tiny (its ``7 w log(2/delta) / (3 (n - 1))`` term dominates for small ``n``).
+    Reference: Maurer & Pontil (2009), Theorem 4.
+
+    Args:
+        samples: Array of shape ``(..., n)`` (or with ``n`` along ``axis``).
+        delta: Total miscoverage in (0, 1).
+        low, high: The known range of a sample.
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
+        axis: The sample axis.
+
+    Returns:
+        An `Estimate` with the shape of ``samples`` without ``axis``, clipped to ``[low, high]``.
     """
     d_lo, d_hi = side_deltas(delta, side, "empirical_bernstein")
     x = _samples(samples, axis, "empirical_bernstein", min_n=2)
+    _check_range(low, high, "empirical_bernstein")
     if (x < low).any() or (x > high).any():
         raise InputDataError(f"empirical_bernstein: samples lie outside the declared range [{low}, {high}].")
     n = x.shape[axis]
@@ -134,7 +167,23 @@ def empirical_bernstein(samples: Any, delta: float, low: float, high: float, sid
 
 
 def student_t(samples: Any, delta: float, side: Side = "two-sided", axis: int = -1) -> Estimate:
-    """Student-t interval for the mean (needs n >= 2)."""
+    """Student-t interval for the mean (needs n >= 2).
+
+    Exact for normal samples; otherwise an approximation by the central limit theorem that can
+    under-cover for small ``n`` with skewed samples (all-zero Bernoulli samples give a zero-width
+    interval). Use `hoeffding`, `empirical_bernstein` or `clopper_pearson` when a guarantee is needed.
+
+    Args:
+        samples: Array of shape ``(..., n)`` (or with ``n`` along ``axis``).
+        delta: Total miscoverage in (0, 1).
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"`` (the other side is ``∓inf``).
+        axis: The sample axis.
+
+    Example:
+        >>> est = student_t([1, 2, 3, 4, 5], delta=0.05)
+        >>> round(est.lower, 4), round(est.upper, 4)
+        (1.0368, 4.9632)
+    """
     d_lo, d_hi = side_deltas(delta, side, "student_t")
     x = _samples(samples, axis, "student_t", min_n=2)
     n = x.shape[axis]
@@ -146,7 +195,13 @@ def student_t(samples: Any, delta: float, side: Side = "two-sided", axis: int = 
 
 
 def normal(mean: Any, std: Any, delta: float, side: Side = "two-sided") -> Estimate:
-    """Gaussian interval ``mean ± z std`` for a known Gaussian belief (e.g. a GP posterior)."""
+    """Gaussian interval ``mean ± z_{1-delta/2} std`` for a Gaussian belief (e.g. a GP posterior).
+
+    Args:
+        mean, std: Floats or arrays of one shape.
+        delta: Total miscoverage in (0, 1).
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
+    """
     d_lo, d_hi = side_deltas(delta, side, "normal")
     m = np.asarray(mean, dtype=float)
     r_lo = normal_radius(std, d_lo) if d_lo > 0 else 0.0
@@ -155,7 +210,22 @@ def normal(mean: Any, std: Any, delta: float, side: Side = "two-sided") -> Estim
 
 
 def clopper_pearson(successes: Any, n: Any, delta: float, side: Side = "two-sided") -> Estimate:
-    """Exact (Clopper–Pearson) interval for a binomial proportion ``successes / n``."""
+    """Exact (Clopper–Pearson) interval for a binomial proportion ``successes / n``.
+
+    Lower bound ``Beta^{-1}(delta_lo; k, n - k + 1)`` (0 when ``k = 0``), upper bound
+    ``Beta^{-1}(1 - delta_hi; k + 1, n - k)`` (1 when ``k = n``). Conservative: the coverage is at
+    least ``1 - delta`` for every ``p``. Reference: Clopper & Pearson (1934).
+
+    Args:
+        successes: Whole counts in ``[0, n]``, a float or an array (one per arm).
+        n: Trials, broadcastable with ``successes``, at least 1.
+        delta: Total miscoverage in (0, 1).
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
+
+    Example:
+        >>> round(clopper_pearson(0, 10, delta=0.05).upper, 4)
+        0.3085
+    """
     d_lo, d_hi = side_deltas(delta, side, "clopper_pearson")
     k = np.asarray(successes, dtype=float)
     n_arr = np.asarray(n, dtype=float)
@@ -175,15 +245,30 @@ def bootstrap(samples: Any, delta: float, statistic: Callable[..., Any] = np.mea
               n_resamples: int = 2000, method: str = "BCa", seed: int | np.random.Generator | None = None) -> Estimate:
     """Bootstrap interval of a statistic of 1-D samples (``scipy.stats.bootstrap``).
 
-    Asymptotic: no finite-sample guarantee, and BCa can under-cover for tiny samples.
+    Asymptotic: no finite-sample guarantee, and BCa can under-cover for tiny samples. Degenerate
+    samples (all equal) give the zero-width interval at the statistic. Reference: Efron (1987).
+
+    Args:
+        samples: 1-D array, at least 2 samples.
+        delta: Total miscoverage in (0, 1).
+        statistic: ``f(x) -> float`` (numpy-style, accepting ``axis``).
+        side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
+        n_resamples: Bootstrap resamples.
+        method: ``"BCa"``, ``"percentile"`` or ``"basic"``.
+        seed: Seed or Generator of the resampling.
     """
     d_lo, d_hi = side_deltas(delta, side, "bootstrap")
     x = _samples(samples, -1, "bootstrap", min_n=2)
     if x.ndim != 1:
         raise InputDataError(f"bootstrap takes 1-D samples. Got shape {x.shape} instead.")
     alternative = {"two-sided": "two-sided", "upper": "less", "lower": "greater"}[side]
-    res = stats.bootstrap((x,), statistic, confidence_level=1.0 - delta, n_resamples=n_resamples,
-                          method=method, alternative=alternative, rng=make_rng(seed))
+    with warnings.catch_warnings():
+        # Degenerate samples (all equal) make BCa undefined: scipy warns and returns NaN, which is
+        # replaced below by the point estimate; the library stays quiet.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.filterwarnings("ignore", message=".*BCa confidence interval cannot be calculated.*")
+        res = stats.bootstrap((x,), statistic, confidence_level=1.0 - delta, n_resamples=n_resamples,
+                              method=method, alternative=alternative, rng=make_rng(seed))
     point = float(statistic(x))
     lo = float(res.confidence_interval.low)
     hi = float(res.confidence_interval.high)

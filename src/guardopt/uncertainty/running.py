@@ -41,9 +41,16 @@ class RunningStats:
     def update(self, arms: Any, values: Any) -> None:
         """Add observations: ``arms`` shape ``(B,)`` ints, ``values`` shape ``(B, *shape)``."""
         a = np.atleast_1d(np.asarray(arms))
-        v = np.asarray(values, dtype=float).reshape((a.shape[0], *self.shape))
-        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+        if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
             raise InputDataError(f"RunningStats.update needs a 1-D array of arm indices. Got {arms!r}.")
+        a = a.astype(np.int64)
+        try:
+            v = np.asarray(values, dtype=float).reshape((a.shape[0], *self.shape))
+        except ValueError as exc:
+            raise InputDataError(
+                f"RunningStats.update needs values of shape ({a.shape[0]}, *{self.shape}). "
+                f"Got shape {np.shape(values)} instead."
+            ) from exc
         if a.size and (a.min() < 0 or a.max() >= self.n_arms):
             raise InputDataError(f"Arm indices must lie in [0, {self.n_arms}). Got {a.min()}..{a.max()}.")
         if np.isnan(v).any():
