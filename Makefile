@@ -22,9 +22,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[torch,dev,ray,dask]"
 	touch $@ $(VENV)/.installed-run
 
+# The report is written even when a cell raised; the exit status still says so.
 run: $(VENV)/.installed-run
-	$(BIN)/guardopt reproduce --all --quick
-	$(BIN)/guardopt report
+	$(BIN)/guardopt reproduce --all --quick; status=$$?; $(BIN)/guardopt report && exit $$status
 
 test: $(VENV)/.installed-test lint
 	$(BIN)/pytest -m "not slow" -q

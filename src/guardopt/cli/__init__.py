@@ -1,0 +1,1 @@
+"""The ``guardopt`` command line: ``list``, ``reproduce``, ``report`` and ``study``."""

@@ -1,0 +1,41 @@
+"""Shared rich output helpers of the CLI: verdict colours, number formatting, error printing."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+
+from guardopt.reproduce.spec import Evidence, Status, Verdict
+
+STYLE = {Status.HOLDS: "bold green", Status.FAILS: "bold red", Status.INCONCLUSIVE: "bold yellow"}
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fmt(x: float | None) -> str:
+    """A number for a table: 4 significant digits, '—' for None, 'nan' for NaN."""
+    if x is None:
+        return "—"
+    if math.isnan(x):
+        return "nan"
+    return f"{x:.4g}"
+
+
+def verdict_text(verdict: Verdict | None, error: str | None = None) -> str:
+    """The verdict status with rich markup ('ERROR' when the verdict function raised)."""
+    if verdict is None:
+        return "[bold red]ERROR[/]" if error else "—"
+    return f"[{STYLE[verdict.status]}]{verdict.status.value}[/]"
+
+
+def evidence_mark(e: Evidence) -> str:
+    """✓ or ✗ with colour."""
+    return "[green]✓[/]" if e.passed else "[red]✗[/]"
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of a traceback (the exception and its message)."""
+    lines = [ln for ln in (text or "").strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,42 @@
+"""``guardopt report``: Markdown reports with tables and plots from a result store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from guardopt.cli._console import err, out, verdict_text
+from guardopt.cli.reproduce_cmd import unknown_message
+from guardopt.core.errors import GuardoptError
+from guardopt.reproduce.registry import UnknownReproductionError, discover
+from guardopt.reproduce.report import write_reports
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Handle ``guardopt report``; returns the exit code."""
+    registry = discover()
+    if not Path(args.store).exists():
+        err.print(f"[yellow]No result store at {args.store}; every reproduction is listed as not run.[/]")
+    try:
+        entries = write_reports(registry, args.store, args.out, names=args.names or None, scale=args.scale)
+    except UnknownReproductionError as exc:
+        err.print(f"[red]error:[/] {unknown_message(exc, registry)}")
+        return 2
+    except GuardoptError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 1
+    for e in entries:
+        if e.scale is None:
+            out.print(f"{e.name}: not run")
+        else:
+            out.print(f"{e.name}: {verdict_text(e.verdict, e.verdict_error)} ({e.scale}, {e.seeds} seeds) "
+                      f"-> {e.path} ({len(e.figures)} figures)")
+    out.print(f"Index: {Path(args.out) / 'index.md'}")
+    target = Path(args.out).resolve()
+    if target.name == "reports" and (target.parent / "pyproject.toml").exists():
+        quick = [e.name for e in entries if e.scale == "quick"]
+        if quick:
+            err.print(f"[yellow]warning:[/] the committed reports/ should hold full-scale runs only; these are "
+                      f"quick: {', '.join(quick)} (use --store .guardopt/full.db).")
+    errors = bool(registry.errors) or any(e.verdict_error for e in entries)
+    return 1 if errors else 0

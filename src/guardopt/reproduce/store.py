@@ -1,0 +1,236 @@
+"""SQLite store of finished cells: one row per cell, committed the moment the cell finishes.
+
+A row is keyed by ``(reproduction, task, method, seed, scale)`` (`guardopt.reproduce.spec.Cell.key`),
+so quick and full results never mix and a rerun knows exactly what is left. The journal is WAL with
+a busy timeout, so several processes (two ``guardopt reproduce`` runs, a report while a run goes on)
+can share one file. Every write is its own ``IMMEDIATE`` transaction: a run killed with SIGKILL loses
+at most the cells that were still running. The schema carries a version; a store written by a newer
+schema is refused with a clear message rather than migrated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guardopt.core.errors import StorageError
+from guardopt.reproduce.spec import Cell, Record
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cells (
+    reproduction TEXT NOT NULL,
+    task TEXT NOT NULL,
+    method TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    scale TEXT NOT NULL,
+    status TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    curves TEXT NOT NULL,
+    wall_time REAL,
+    error TEXT,
+    environment TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (reproduction, task, method, seed, scale)
+);
+"""
+
+_COLUMNS = ("reproduction", "task", "method", "seed", "scale", "status", "settings", "metrics", "curves",
+            "wall_time", "error", "environment", "finished_at")
+
+
+def settings_json(settings: Mapping[str, Any]) -> str:
+    """Canonical JSON of a cell's settings (sorted keys), used to spot rows of changed settings."""
+    return json.dumps(dict(settings), sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class StoredCell:
+    """One stored row: the cell's inputs, what it measured, and where and when it ran.
+
+    ``environment`` holds the guardopt and dependency versions, hostname, CPU count and platform of
+    the process that ran the cell.
+    """
+
+    reproduction: str
+    task: str
+    method: str
+    seed: int
+    scale: str
+    status: str  # "done" or "failed"
+    settings: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    curves: Mapping[str, Sequence[float]]
+    wall_time: float
+    error: str | None
+    environment: Mapping[str, Any]
+    finished_at: str  # ISO 8601, UTC
+    attempts: int = 1
+    settings_text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str, int, str]:
+        """Same identity as `Cell.key`."""
+        return (self.reproduction, self.task, self.method, self.seed, self.scale)
+
+    def to_record(self) -> Record:
+        """The view a verdict function gets."""
+        return Record(self.task, self.method, self.seed, self.status, dict(self.metrics),
+                      {k: list(v) for k, v in self.curves.items()}, self.wall_time, self.error)
+
+
+class ResultStore:
+    """Finished cells in one SQLite file (created with its folder on first use).
+
+    Args:
+        path: The SQLite file, e.g. ``.guardopt/results.db``.
+        timeout: Seconds to wait for another process's write lock before failing.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            # NORMAL keeps every commit across a process crash (SIGKILL); only power loss may drop
+            # the last commits, which a rerun recomputes.
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if row is None:
+                    self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot open the result store {self.path}: {exc}") from exc
+        version = int(row[0]) if row is not None else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            self.close()
+            raise StorageError(
+                f"The result store {self.path} was written by a newer guardopt (schema {version}; this "
+                f"one reads schema {SCHEMA_VERSION}). Upgrade guardopt or use another --store."
+            )
+
+    def close(self) -> None:
+        """Close the connection (the store can be reopened any time)."""
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put(self, cell: Cell, status: str, metrics: Mapping[str, float],
+            curves: Mapping[str, Sequence[float]], wall_time: float, error: str | None,
+            environment: Mapping[str, Any], finished_at: str) -> None:
+        """Store one finished cell in its own transaction (replacing an earlier row of the same key)."""
+        values = (
+            *cell.key,
+            status,
+            settings_json(cell.settings),
+            json.dumps({k: float(v) for k, v in metrics.items()}),
+            json.dumps({k: [float(x) for x in v] for k, v in curves.items()}),
+            float(wall_time),
+            error,
+            json.dumps(dict(environment), default=str),
+            finished_at,
+        )
+        cols = ", ".join(_COLUMNS)
+        marks = ", ".join("?" for _ in _COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[5:])
+        sql = (f"INSERT INTO cells ({cols}) VALUES ({marks}) "
+               "ON CONFLICT (reproduction, task, method, seed, scale) DO UPDATE SET "
+               f"{updates}, attempts = cells.attempts + 1")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(sql, values)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot write cell {cell.key} to {self.path}: {exc}") from exc
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(f"Cannot read the result store {self.path}: {exc}") from exc
+
+    def done_settings(self, reproduction: str, scale: str) -> dict[tuple[str, str, str, int, str], str]:
+        """Keys of the cells stored as done at a scale, with the settings JSON they ran with."""
+        rows = self._query("SELECT task, method, seed, settings FROM cells "
+                           "WHERE reproduction = ? AND scale = ? AND status = 'done'", (reproduction, scale))
+        return {(reproduction, t, m, int(s), scale): settings for t, m, s, settings in rows}
+
+    def load(self, reproduction: str, scale: str | None = None) -> list[StoredCell]:
+        """Every stored row of a reproduction (at one scale, or all), by task, method, seed."""
+        sql = f"SELECT {', '.join(_COLUMNS)}, attempts FROM cells WHERE reproduction = ?"
+        args: tuple[Any, ...] = (reproduction,)
+        if scale is not None:
+            sql += " AND scale = ?"
+            args += (scale,)
+        sql += " ORDER BY scale, task, method, seed"
+        return [_row_to_cell(r) for r in self._query(sql, args)]
+
+    def scales(self, reproduction: str) -> list[str]:
+        """The scales at which a reproduction has stored rows."""
+        rows = self._query("SELECT DISTINCT scale FROM cells WHERE reproduction = ? ORDER BY scale",
+                           (reproduction,))
+        return [r[0] for r in rows]
+
+    def reproductions(self) -> list[str]:
+        """Names of the reproductions with stored rows."""
+        return [r[0] for r in self._query("SELECT DISTINCT reproduction FROM cells ORDER BY reproduction")]
+
+
+def _loads_floats(text: str) -> dict[str, Any]:
+    # json writes NaN / Infinity for non-finite floats and reads them back.
+    out: dict[str, Any] = json.loads(text)
+    return out
+
+
+def _row_to_cell(row: tuple[Any, ...]) -> StoredCell:
+    (repro, task, method, seed, scale, status, settings, metrics, curves, wall, error, env, finished,
+     attempts) = row
+    return StoredCell(
+        reproduction=repro,
+        task=task,
+        method=method,
+        seed=int(seed),
+        scale=scale,
+        status=status,
+        settings=json.loads(settings),
+        metrics=_loads_floats(metrics),
+        curves=_loads_floats(curves),
+        wall_time=float(wall) if wall is not None else math.nan,
+        error=error,
+        environment=json.loads(env),
+        finished_at=finished,
+        attempts=int(attempts),
+        settings_text=settings,
+    )
