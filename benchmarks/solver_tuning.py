@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "solver_tuning.json")
     args = parser.parse_args(argv)
+    load_start = os.getloadavg()
     rows = [
         bench(learner, dist, args.instances, args.rounds, args.seed)
         for dist in ("high-variance", "low-variance")
@@ -103,7 +104,11 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark": "solver_tuning",
         "target": "learner time per instance <= 1% of one SOR solve",
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
+                    "cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                    # Other processes share the CPUs: thread CPU time excludes their time slices but
+                    # not their effect on caches and clock, so the load is recorded with the numbers.
+                    "load_average_1_5_15min_start": [round(v, 2) for v in load_start],
+                    "load_average_1_5_15min_end": [round(v, 2) for v in os.getloadavg()]},
         "results": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

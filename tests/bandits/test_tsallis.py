@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from guardopt.bandits.solver_tuner import SolverTuner, SolverTunerConfig
 from guardopt.bandits.tsallis import TsallisINF, TsallisINFConfig, tsallis_inf_probabilities
 from guardopt.core.errors import InputDataError, InvalidParameterError
 
@@ -122,3 +123,56 @@ def test_seeded_and_learns_the_best_arm() -> None:
     assert a == b
     assert run(1) != a
     assert np.mean(np.array(a[-1000:]) == 2) > 0.6
+
+
+# --- Pinned decision sequence -------------------------------------------------------------------------
+# Recorded with the implementation before its performance rewrite (Learning-to-Relax issue 7): a rewrite
+# must keep the same sampled arms and the same probabilities (to 1e-12) for the same seed. The synthetic
+# costs are V-shaped in ω with the best ω falling in the context, and the contexts are Beta-distributed
+# (as in the paper), which drives ChebCB's fits into the coefficient box often.
+_ARMS = (
+    "cif35h0fe8654abbjecj22d11a9ida9707g7c0g69ieggg3ddg8e4b96gbieeee6d7d4i8gahe4gihd47hd7gdd9b81gdd8d1c23"
+    "jdddfbdd8deh3h1df6af2dedd77848id87ibjcdhgd8h8h39dh3gdedi77337hg3ddde9hcde53bgge3gggcg333997d4d7e3ahd"
+    "edd8c5ghe6997ceafe7eg8ccc7dceeadge72c9cga9ac7a7ceaac99ac7ec97e8897gabfd9cgce7eeedb3ce99cei89ecdjiedc"
+    "c9ddccab1ecbcdaega8di9ceg85i89ccc9g9c2c1aacc4jeg9c991c9aecacbcbccccde998igbiacce2cc5bcedddcdccb9c9gc"
+    "ce9c6gccccccecccdccacd2c0gccccc5cce1ccc3ca9d9cdccdccdccbcbdbcdcadbddcc0adccccca799bjacachda7dcd3d9c7"
+    "bddcdbac79dd1ddb1d7cad7ccd7i7970cdd76adchdcdda8cc5bd567ai077c0c8adadcce7ged3dddahe6b0dgidddchcbc0ddc"
+)
+_PLAYED = {99: 0.12491542970388536, 299: 0.3609042002072366, 599: 0.27385921234728583}
+_PLAYED_SUM = 95.5060704213977
+_FINAL = [
+    0.015217478887272538, 0.011362421776816574, 0.0011566482913095248, 0.02908100760707268,
+    0.008047659569351258, 0.014346202433282024, 0.04019725062422806, 0.03409374984350882,
+    0.005929122192923606, 0.012059048281198343, 0.1512920183806687, 0.08635812349619987,
+    0.2540579120123396, 0.1569290251229482, 0.0749644121644587, 0.01694287813490433,
+    0.0123984270529261, 0.04289767943743057, 0.031816522153938404, 0.0008524125372219823,
+]
+
+def _synthetic_run(learner: str, rounds: int = 600) -> tuple[str, list[float], np.ndarray]:
+    """SolverTuner on a synthetic cost model: arms (one letter each), played-arm probabilities, last p."""
+    rng = np.random.default_rng(11)
+    contextual = learner == "chebcb"
+    tuner = SolverTuner(SolverTunerConfig(learner=learner, context_low=-0.15, context_high=0.45, seed=7))  # type: ignore[arg-type]
+    grid = tuner.grid
+    arms, played = [], []
+    for _ in range(rounds):
+        c = float(-0.15 + 0.6 * rng.beta(0.5, 1.5))
+        p = tuner.probabilities(c) if contextual else None
+        omega = tuner.ask(c if contextual else None)
+        arm = int(np.argmin(np.abs(grid - omega)))
+        played.append(float(p[arm]) if p is not None else tuner._policy.tsallis.last_probability)  # type: ignore[union-attr]
+        best = 1.9 - 0.8 * (c + 0.15)  # the best ω falls with the context
+        cost = 20 + 150 * abs(omega - best) + 900 * max(omega - best, 0.0) + 10 * rng.random()
+        tuner.tell(omega, float(np.floor(cost)))
+        arms.append("0123456789abcdefghij"[arm])
+    final = tuner.probabilities(0.1 if contextual else None)
+    assert final is not None
+    return "".join(arms), played, final
+
+def test_pinned_decision_sequence() -> None:
+    arms, played, final = _synthetic_run("tsallis-inf")
+    assert arms == "".join(_ARMS)
+    for r, value in _PLAYED.items():
+        assert played[r] == pytest.approx(value, rel=1e-12, abs=1e-15)
+    assert sum(played) == pytest.approx(_PLAYED_SUM, rel=1e-12)
+    np.testing.assert_allclose(final, _FINAL, rtol=1e-12, atol=1e-15)

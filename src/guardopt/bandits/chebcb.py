@@ -19,7 +19,15 @@ Costs are normalized as in the authors' code: with ``K_max`` the largest cost se
 empirical Lipschitz constant ``(max - min) / (b - a)``, the scale is ``s = K_max · N`` with
 ``N = 2 + 4 (b - a) Λ / K_max · (1 + log m)``; the coefficient box is ``|θ_0| ≤ 1/N`` and
 ``|θ_j| ≤ 2 (b - a) Λ / (s j)``. Sufficient statistics (``Σ φ φᵀ`` and ``Σ φ ℓ`` per arm) make each
-update ``O(m²)`` plus one small solve.
+update ``O(m²)`` plus one small solve. Once an arm has ``2m`` rounds its Gram matrix is treated as
+nonsingular and its fit is first tried on the bounds that were active at its previous fit (kept only
+if the KKT conditions verify), then unconstrained, then by the general active-set method: the
+constrained minimizer is unique, so the order changes the cost, not the answer.
+
+Performance: at K ≈ 20 and m = 6 the cost of a round is the number of interpreter and numpy calls,
+not arithmetic, so small vectors are handled as Python lists, LAPACK is called directly (``dgesv``,
+``dgelsd``: the routines behind `numpy.linalg.solve` / ``lstsq``, without their wrappers), and
+`update` reuses the features and prediction of the preceding `sample`.
 
 References:
     D. Foster, A. Rakhlin. "Beyond UCB: Optimal and Efficient Contextual Bandits with Regression
@@ -30,9 +38,14 @@ References:
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
+from scipy.linalg.lapack import dgelsd as _dgelsd
+from scipy.linalg.lapack import dgelsd_lwork as _dgelsd_lwork
+from scipy.linalg.lapack import dgesv as _dgesv
 
 from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 from guardopt.core.seeding import SeedLike, make_rng
@@ -42,13 +55,49 @@ __all__ = ["ChebCB", "ChebCBConfig", "box_least_squares", "chebyshev_features"]
 
 def chebyshev_features(u: float, m: int) -> np.ndarray:
     """``(T_0(u), ..., T_{m-1}(u))`` by the three-term recurrence, shape ``(m,)``; ``u`` in ``[-1, 1]``."""
-    out = np.empty(m)
-    out[0] = 1.0
-    if m > 1:
-        out[1] = u
+    return np.array(_chebyshev_list(float(u), m))
+
+
+def _chebyshev_list(u: float, m: int) -> list[float]:
+    # The recurrence T_j = 2u T_{j-1} - T_{j-2} on Python floats: for m ≈ 6 this is cheaper than any
+    # numpy call, and it is the same arithmetic as numpy's chebvander.
+    out = [1.0, u][:m]
     for j in range(2, m):
-        out[j] = 2.0 * u * out[j - 1] - out[j - 2]
+        out.append(2.0 * u * out[j - 1] - out[j - 2])
     return out
+
+
+def _solve_square(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """``a⁻¹ b`` by LU with partial pivoting (LAPACK ``dgesv``), or None when ``a`` is singular.
+
+    The same factorization as `numpy.linalg.solve` without its per-call overhead (several µs at 6×6,
+    which dominated ChebCB's update); results agree to rounding.
+    """
+    x, info = _dgesv(a, b)[2:]
+    return x if info == 0 else None
+
+
+_DGELSD_WORK: dict[int, tuple[int, int]] = {}
+
+
+def _min_norm_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minimum-norm least-squares solution of ``a x = b`` for square ``a`` (shape ``(n, n)``, ``b`` ``(n,)``).
+
+    `numpy.linalg.lstsq(a, b, rcond=None)` — the same LAPACK routine (``dgelsd``, SVD-based) with the
+    same cutoff ``eps · n`` — called directly, with its workspace sizes cached: several times
+    cheaper at 6×6, where numpy's wrapper dominates.
+    """
+    n = a.shape[0]
+    sizes = _DGELSD_WORK.get(n)
+    if sizes is None:
+        work, iwork, info = _dgelsd_lwork(n, n, 1)
+        if info != 0:
+            return np.linalg.lstsq(a, b, rcond=None)[0]
+        sizes = _DGELSD_WORK[n] = (int(work), int(iwork))
+    x, _, _, info = _dgelsd(a, b[:, None], sizes[0], sizes[1], np.finfo(float).eps * n)
+    if info != 0:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+    return x[:, 0]
 
 
 @dataclass(frozen=True)
@@ -101,21 +150,34 @@ class ChebCB:
         self._rng = make_rng(config.seed if rng is None else rng)
         self._width = config.context_high - config.context_low
         self.theta = np.zeros((k, m))  # coefficients, in normalized cost units
-        self._gram = np.zeros((k, m, m))  # Σ φ φᵀ over the rounds each arm was played
-        self._moment = np.zeros((k, m))  # Σ φ (ℓ - offset), raw units
-        self._count = np.zeros(k, dtype=np.int64)
+        # Per arm: Σ φ φᵀ and Σ φ (ℓ - offset) (raw units) over the rounds it was played. Lists of
+        # arrays, so that reaching one arm's statistics is a list lookup rather than a numpy view.
+        self._gram = [np.zeros((m, m)) for _ in range(k)]
+        self._moment = [np.zeros(m) for _ in range(k)]
+        self._count = [0] * k
         self._t = 1
         self._gamma = 0.0
         self._scale = 0.0
         self._n_factor = 2.0
         self._lipschitz = 0.0
+        self._upper = np.zeros(m)  # the coefficient box |θ_j| ≤ upper_j (changes only with the scale)
+        self._upper_list = [0.0] * m
         self._loss_max = -math.inf
         self._loss_min = math.inf
         # Running sums for the oracle's cumulative squared error Σ (ŷ_s - ℓ_s / s)², in O(1).
         self._sum_pred2 = 0.0
         self._sum_pred_loss = 0.0
         self._sum_loss2 = 0.0
-        self._pending: tuple[np.ndarray, int, float] | None = None  # (features, arm, prediction)
+        # (features, arm, prediction, context) of the last `sample`, for the `update` that follows it.
+        self._pending: tuple[np.ndarray, int, float, float] | None = None
+        # Config fields read every round, as plain attributes (the per-round cost is interpreter and
+        # numpy-call overhead, not arithmetic).
+        self._k, self._m = k, m
+        self._low = config.context_low
+        self._offset = config.loss_offset
+        self._log_m = math.log(m)
+        self._scalar = np.empty(())  # 0-d operand: numpy takes it faster than a Python float
+        self._alpha_const = (math.pi + 2.0 / math.pi * math.log(2.0 * m + 1.0)) / (2.0 * (m + 1))
 
     @property
     def t(self) -> int:
@@ -135,23 +197,40 @@ class ChebCB:
 
     def features(self, context: float) -> np.ndarray:
         """Chebyshev features of a context, shape ``(m,)``."""
+        return np.array(self._feature_list(context))
+
+    def _feature_list(self, context: float) -> list[float]:
         x = float(context)
         if not math.isfinite(x):
             raise InputDataError(f"A context must be a finite number. Got {context!r} instead.")
-        u = 2.0 * (x - self.config.context_low) / self._width - 1.0
-        return chebyshev_features(min(max(u, -1.0), 1.0), self.config.n_features)
+        u = 2.0 * (x - self._low) / self._width - 1.0
+        return _chebyshev_list(min(max(u, -1.0), 1.0), self._m)
 
     def predictions(self, context: float) -> np.ndarray:
         """Predicted normalized costs of every arm at a context, shape ``(K,)``."""
         return self.theta @ self.features(context)
 
+    def _probability_list(self, yhat: np.ndarray) -> tuple[list[float], list[float]]:
+        """Inverse-gap weighting of predictions ``yhat`` (shape ``(K,)``): (probabilities, ``yhat``) as lists."""
+        # On Python floats: for K ≈ 20 a list comprehension is cheaper than the four numpy calls of
+        # the vectorized form, with the same arithmetic per element.
+        values = yhat.tolist()
+        lead_value = min(values)
+        best = values.index(lead_value)  # the first minimizer, as numpy's argmin
+        gamma, k = self._gamma, float(self._k)
+        probs = [1.0 / (k + gamma * (v - lead_value)) for v in values]
+        probs[best] = 0.0
+        rest = sum(probs)
+        lead = 1.0 - rest
+        if lead > 0.0:
+            probs[best] = lead  # the probabilities sum to 1 up to rounding
+        else:
+            # Only with γ ≈ 0 and rounding: the other arms already take everything.
+            probs = [q / rest for q in probs]
+        return probs, values
+
     def _distribution(self, yhat: np.ndarray) -> np.ndarray:
-        k = yhat.size
-        best = int(np.argmin(yhat))
-        p = 1.0 / (k + self._gamma * (yhat - yhat[best]))
-        p[best] = 0.0
-        p[best] = max(1.0 - p.sum(), 0.0)
-        return p / p.sum()
+        return np.array(self._probability_list(yhat)[0])
 
     def probabilities(self, context: float) -> np.ndarray:
         """The inverse-gap-weighted distribution over arms at a context, shape ``(K,)``."""
@@ -159,19 +238,15 @@ class ChebCB:
 
     def sample(self, context: float) -> int:
         """Draw an arm for a context (remembered for the next `update`)."""
-        phi = self.features(context)
+        phi = np.array(self._feature_list(context))
         yhat = self.theta @ phi
-        p = self._distribution(yhat)
-        # Inverse-CDF sampling; faster than Generator.choice for a handful of arms.
-        u = self._rng.random()
-        arm = p.size - 1
-        acc = 0.0
-        for i, q in enumerate(p.tolist()):
-            acc += q
-            if u < acc:
-                arm = i
-                break
-        self._pending = (phi, arm, float(yhat[arm]))
+        probs, values = self._probability_list(yhat)
+        # Inverse-CDF sampling: the first arm whose cumulative probability exceeds u (running sums
+        # formed left to right); rounding can leave u above the last one.
+        arm = bisect_right(list(accumulate(probs)), self._rng.random())
+        if arm == self._k:
+            arm -= 1
+        self._pending = (phi, arm, values[arm], float(context))
         return arm
 
     def update(self, arm: int, loss: float, context: float | None = None) -> None:
@@ -184,69 +259,161 @@ class ChebCB:
                 the arm was not drawn by `sample`, e.g. when replaying a log).
         """
         cfg = self.config
-        arm = check_int(arm, "arm", "ChebCB.update", low=0, high=cfg.n_arms - 1)
+        if type(arm) is not int or not 0 <= arm < self._k:
+            arm = check_int(arm, "arm", "ChebCB.update", low=0, high=self._k - 1)
         if isinstance(loss, bool) or not math.isfinite(float(loss)):
             raise InputDataError(f"A loss must be a finite number. Got {loss!r} instead.")
-        if context is not None:
+        pending = self._pending
+        if pending is not None and pending[1] == arm and (context is None or context == pending[3]):
+            # The round drawn by `sample`: reuse its features and prediction.
+            phi, _, pred, _ = pending
+        elif context is not None:
             phi = self.features(context)
             pred = float(self.theta[arm] @ phi)
-        elif self._pending is not None and self._pending[1] == arm:
-            phi, _, pred = self._pending
         else:
             raise InputDataError("ChebCB.update needs the context of a round that was not drawn by sample().")
         self._pending = None
         raw = float(loss)
-        shifted = raw - cfg.loss_offset
+        shifted = raw - self._offset
 
         # Normalization (authors' schedule): it changes only when a new extreme cost is seen.
-        self._loss_max = max(self._loss_max, raw)
-        self._loss_min = min(self._loss_min, raw)
-        k_max = max(self._loss_max - cfg.loss_offset, 1e-300)
-        lip = (self._loss_max - self._loss_min) / self._width
-        n_factor = 2.0 + 4.0 * self._width * lip / k_max * (1.0 + math.log(cfg.n_features))
-        scale = k_max * n_factor
-        rescaled = scale != self._scale
-        self._scale, self._n_factor, self._lipschitz = scale, n_factor, lip
+        rescaled = False
+        if raw > self._loss_max or raw < self._loss_min or self._t == 1:
+            self._loss_max = max(self._loss_max, raw)
+            self._loss_min = min(self._loss_min, raw)
+            k_max = max(self._loss_max - self._offset, 1e-300)
+            lip = (self._loss_max - self._loss_min) / self._width
+            n_factor = 2.0 + 4.0 * self._width * lip / k_max * (1.0 + self._log_m)
+            scale = k_max * n_factor
+            rescaled = scale != self._scale
+            self._scale, self._n_factor, self._lipschitz = scale, n_factor, lip
+            if rescaled:
+                m = self._m
+                upper = np.empty(m)
+                upper[0] = 1.0 / n_factor
+                upper[1:] = 2.0 * self._width * lip / scale / np.arange(1, m)
+                self._upper, self._upper_list = upper, upper.tolist()
+        scale = self._scale
 
-        self._gram[arm] += np.outer(phi, phi)
-        self._moment[arm] += phi * shifted
+        gram = self._gram[arm]
+        gram += np.multiply.outer(phi, phi)
+        moment = self._moment[arm]
+        c = self._scalar
+        c[()] = shifted
+        moment += phi * c
         self._count[arm] += 1
-        for i in range(cfg.n_arms) if rescaled else (arm,):
-            if self._count[i]:
-                self.theta[i] = self._fit(i)
+        if rescaled:
+            for i in range(self._k):
+                if self._count[i]:
+                    self.theta[i] = self._fit(i)
+        else:
+            self.theta[arm] = self._fit(arm)
 
         # γ_t from the oracle's squared error so far (predictions were made in the units of their time).
         self._sum_pred2 += pred * pred
         self._sum_pred_loss += pred * shifted
         self._sum_loss2 += shifted * shifted
         err = self._sum_pred2 - 2.0 * self._sum_pred_loss / scale + self._sum_loss2 / scale**2
-        m = cfg.n_features
-        alpha = (math.pi + 2.0 / math.pi * math.log(2.0 * m + 1.0)) / (2.0 * scale * (m + 1)) * self._width * lip
+        alpha = self._alpha_const / scale * self._width * self._lipschitz
         t = self._t
         denom = max(err + 2.0 * alpha**2 * t, 1e-12)
-        self._gamma = cfg.exploration * 2.0 * t * math.sqrt(cfg.n_arms * t / denom)
+        self._gamma = cfg.exploration * 2.0 * t * math.sqrt(self._k * t / denom)
         self._t += 1
 
     def _fit(self, arm: int) -> np.ndarray:
         """Box-constrained least squares of arm ``arm``'s normalized costs on its features."""
-        m = self.config.n_features
         gram = self._gram[arm]
-        rhs = self._moment[arm] / self._scale
-        upper = np.empty(m)
-        upper[0] = 1.0 / self._n_factor
-        upper[1:] = 2.0 * self._width * self._lipschitz / self._scale / np.arange(1, m)
+        c = self._scalar
+        c[()] = self._scale
+        rhs = self._moment[arm] / c
+        well_posed = self._count[arm] >= 2 * self._m
+        if well_posed:
+            # The active bounds rarely change between two updates of an arm: first try the bounds that
+            # held at its previous fit, accepted only if the KKT conditions verify (the minimizer is
+            # unique, so this is the same answer as the route below, which it skips).
+            theta = _box_fit_on_active_set(gram, rhs, self.theta[arm].tolist(), self._upper_list)
+            if theta is not None:
+                return theta
         # Minimum-norm least squares: pinv(FᵀF) Fᵀy = pinv(F) y (also when the arm has < m rounds).
-        if self._count[arm] >= 2 * m:
-            try:
-                theta = np.linalg.solve(gram, rhs)
-            except np.linalg.LinAlgError:
-                theta = np.linalg.lstsq(gram, rhs, rcond=None)[0]
+        theta = _solve_square(gram, rhs) if well_posed else None
+        if theta is None:
+            theta = _min_norm_solve(gram, rhs)
+        for value, bound in zip(theta.tolist(), self._upper_list):
+            if not abs(value) <= bound:
+                break
         else:
-            theta = np.linalg.lstsq(gram, rhs, rcond=None)[0]
-        if np.all(np.abs(theta) <= upper):
             return theta
         # Warm start from the arm's previous fit: its active bounds rarely change between updates.
-        return box_least_squares(gram, rhs, -upper, upper, self.theta[arm], well_posed=self._count[arm] >= 2 * m)
+        upper = self._upper
+        return box_least_squares(gram, rhs, -upper, upper, self.theta[arm], well_posed=well_posed)
+
+
+def _box_fit_on_active_set(gram: np.ndarray, moment: np.ndarray, start: list[float],
+                           upper: list[float]) -> np.ndarray | None:
+    """The minimizer of ``½ θᵀ G θ - θᵀ h`` over ``|θ| ≤ upper`` if it has the active bounds of ``start``.
+
+    Holds the coordinates of ``start`` (clipped to the box) that sit on a bound, solves for the others
+    and checks the KKT conditions: the free part inside the box and every held gradient pointing out
+    of it (the tolerance of `box_least_squares`). This is the first step of `box_least_squares` from
+    ``start``, with its arithmetic, done with fewer numpy calls. ``G`` must be nonsingular.
+
+    Returns:
+        The minimizer, shape ``(m,)``, or None when ``start`` holds no bound or the check fails.
+    """
+    x: list[float] = []
+    held: list[bool] = []
+    for value, bound in zip(start, upper):
+        if value <= -bound:
+            x.append(-bound)
+            held.append(True)
+        elif value >= bound:
+            x.append(bound)
+            held.append(True)
+        else:
+            x.append(value)
+            held.append(False)
+    if not any(held):
+        return None
+    point = np.array(x)
+    if not all(held):
+        index = _active_set_index(tuple(held))
+        free, fixed, free_free, free_fixed = index
+        # G_FF θ_F = h_F - G_FH θ_H (flat `take` on precomputed indices: the same entries as boolean
+        # masks, in the same order, at a fraction of the cost).
+        solution = _solve_square(gram.take(free_free), moment.take(free) - gram.take(free_fixed) @ point.take(fixed))
+        if solution is None:
+            return None
+        point.put(free, solution)
+        for value, bound in zip(point.tolist(), upper):
+            if not -bound <= value <= bound:
+                return None
+    grad = (gram @ point - moment).tolist()
+    tol = 1e-12 * (1.0 + max(map(abs, moment.tolist())))
+    for j, value in enumerate(x):
+        if held[j]:
+            wrong = 0.0
+            if value <= -upper[j]:
+                wrong -= grad[j]
+            if value >= upper[j]:
+                wrong += grad[j]
+            if wrong > tol:  # releasing this bound would lower the objective
+                return None
+    return point
+
+
+_INDEX_CACHE: dict[tuple[bool, ...], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _active_set_index(held: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flat indices of (F, H, F×F, F×H) into an ``m × m`` matrix for a held pattern (cached: 2^m patterns)."""
+    index = _INDEX_CACHE.get(held)
+    if index is None:
+        m = len(held)
+        free = np.array([j for j in range(m) if not held[j]], dtype=np.intp)
+        fixed = np.array([j for j in range(m) if held[j]], dtype=np.intp)
+        index = (free, fixed, free[:, None] * m + free[None, :], free[:, None] * m + fixed[None, :])
+        _INDEX_CACHE[held] = index
+    return index
 
 
 def box_least_squares(gram: np.ndarray, moment: np.ndarray, lower: np.ndarray, upper: np.ndarray,
@@ -272,40 +439,52 @@ def box_least_squares(gram: np.ndarray, moment: np.ndarray, lower: np.ndarray, u
     Returns:
         The minimizer, shape ``(m,)``.
     """
-    x = np.clip(start, lower, upper)
-    held = (x <= lower) | (x >= upper)
+    # The vector bookkeeping runs on Python lists (m ≈ 6: cheaper than numpy calls), with the same
+    # arithmetic as the vectorized form; numpy does the block solves and the gradient.
+    low, up = np.asarray(lower, dtype=float).tolist(), np.asarray(upper, dtype=float).tolist()
+    x = [min(max(v, lo), hi) for v, lo, hi in zip(np.asarray(start, dtype=float).tolist(), low, up)]
+    held = [v <= lo or v >= hi for v, lo, hi in zip(x, low, up)]
+    m = len(x)
+    tol = 1e-12 * (1.0 + max(map(abs, moment.tolist()))) if m else 0.0
     for _ in range(max_iter):
-        free = ~held
-        target = x.copy()
-        if free.any():
-            rows = gram[free]
-            rhs = moment[free] - rows[:, held] @ x[held]
-            block = rows[:, free]
-            try:
-                if not well_posed:
-                    raise np.linalg.LinAlgError
-                target[free] = np.linalg.solve(block, rhs)
-            except np.linalg.LinAlgError:
-                target[free] = np.linalg.lstsq(block, rhs, rcond=None)[0]
-        step = target - x
-        inside = np.all(target >= lower) and np.all(target <= upper)
-        if inside:
+        target = list(x)
+        if not all(held):
+            free, fixed, free_free, free_fixed = _active_set_index(tuple(held))
+            point = np.array(x)
+            rhs = moment.take(free) - gram.take(free_fixed) @ point.take(fixed)
+            block = gram.take(free_free)
+            solution = _solve_square(block, rhs) if well_posed else None
+            if solution is None:
+                solution = _min_norm_solve(block, rhs)
+            for j, value in zip(free.tolist(), solution.tolist()):
+                target[j] = value
+        step = [a - b for a, b in zip(target, x)]
+        if all(lo <= v <= hi for v, lo, hi in zip(target, low, up)):
             x = target
-            grad = gram @ x - moment
+            grad = (gram @ np.array(x) - moment).tolist()
             # A held coordinate may leave its bound when the gradient points into the box.
-            wrong = np.where(held & (x <= lower), -grad, 0.0) + np.where(held & (x >= upper), grad, 0.0)
-            worst = int(np.argmax(wrong))
-            if wrong[worst] <= 1e-12 * (1.0 + float(np.abs(moment).max())):
-                return x
-            held[worst] = False
+            wrong = [0.0] * m
+            for j in range(m):
+                if held[j]:
+                    if x[j] <= low[j]:
+                        wrong[j] -= grad[j]
+                    if x[j] >= up[j]:
+                        wrong[j] += grad[j]
+            worst_value = max(wrong)
+            if worst_value <= tol:
+                return np.array(x)
+            held[wrong.index(worst_value)] = False
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            to_upper = np.where(step > 0, (upper - x) / step, np.inf)
-            to_lower = np.where(step < 0, (lower - x) / step, np.inf)
-        limits = np.minimum(to_upper, to_lower)
-        block = int(np.argmin(limits))
-        alpha = min(max(float(limits[block]), 0.0), 1.0)
-        x = np.clip(x + alpha * step, lower, upper)
-        x[block] = upper[block] if step[block] > 0 else lower[block]
-        held[block] = True
-    return x
+        limits = [
+            (hi - v) / d if d > 0 else ((lo - v) / d if d < 0 else math.inf)
+            for v, d, lo, hi in zip(x, step, low, up)
+        ]
+        block_value = min(limits)
+        blocking = limits.index(block_value)
+        alpha = min(max(block_value, 0.0), 1.0)
+        x = [min(max(v + alpha * d, lo), hi) for v, d, lo, hi in zip(x, step, low, up)]
+        x[blocking] = up[blocking] if step[blocking] > 0 else low[blocking]
+        held[blocking] = True
+    return np.array(x)
+
+

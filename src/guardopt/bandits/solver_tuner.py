@@ -132,6 +132,7 @@ class _Policy:
                  oracle: Callable[[Any], float] | None) -> None:
         self.config = config
         self.grid = grid
+        self._grid_values = [float(w) for w in grid]  # ω per arm as Python floats (read every round)
         self.oracle = oracle
         k = grid.size
         self.tsallis: TsallisINF | None = None
@@ -152,6 +153,8 @@ class _Policy:
         return self.tsallis is not None or self.chebcb is not None
 
     def scalar(self, context: ContextLike) -> float | None:
+        if type(context) is float and math.isfinite(context):  # the common case, checked cheaply
+            return context
         if context is None:
             return None
         if isinstance(context, Mapping):
@@ -174,13 +177,13 @@ class _Policy:
         learner = self.config.learner
         if self.tsallis is not None:
             arm = self.tsallis.sample()
-            return float(self.grid[arm]), arm, self.tsallis.last_probability
+            return self._grid_values[arm], arm, self.tsallis.last_probability
         if self.chebcb is not None:
             x = self.scalar(context)
             if x is None:
                 raise InputDataError("learner='chebcb' needs a context in ask(context=...).")
             arm = self.chebcb.sample(x)
-            return float(self.grid[arm]), arm, math.nan
+            return self._grid_values[arm], arm, math.nan
         if learner == "gauss-seidel":
             return 1.0, None, 1.0
         if learner == "fixed":

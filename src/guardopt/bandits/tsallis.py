@@ -33,7 +33,9 @@ References:
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -59,28 +61,52 @@ def tsallis_inf_probabilities(cum_losses: np.ndarray, eta: float, *, max_iter: i
         raise InputDataError(f"Cumulative losses must be a finite, non-empty 1-D array. Got {cum_losses!r} instead.")
     if not (eta > 0 and math.isfinite(eta)):
         raise InputDataError(f"The learning rate must be positive and finite. Got {eta!r} instead.")
-    return _solve(L, eta, 1.0, max_iter)[0]
+    work = np.empty((3, L.size))
+    _solve(L, eta, 1.0, work, max_iter)
+    return work[2].copy()
 
 
-def _solve(L: np.ndarray, eta: float, start: float, max_iter: int = 100) -> tuple[np.ndarray, float]:
-    """Probabilities and the normalizer ``y' = η (min L - x) / 2`` found from a starting guess."""
+def _solve(L: np.ndarray, eta: float, start: float, work: np.ndarray, max_iter: int = 100,
+           spread_is_finite: bool = False, scalar: np.ndarray | None = None) -> float:
+    """Solve for the normalizer ``y' = η (min L - x) / 2`` from a starting guess; ``p`` is left in ``work[2]``.
+
+    ``work`` is scratch space of shape ``(3, K)`` (preallocated by `TsallisINF`): at K ≈ 20 the cost
+    of this function is the number of numpy calls, not arithmetic, so every array operation writes
+    into a buffer and the sums are BLAS dot products. The arithmetic is that of the straightforward
+    version (``1 / (d + y)``, ``inv @ inv``, ...), operation for operation, so the results are
+    bit-identical to it. ``spread_is_finite`` asserts that ``max L - min L`` cannot overflow (the caller
+    knows a bound on ``|L|``), which skips that check. ``scalar`` is a 0-d scratch array: numpy
+    takes a 0-d array operand faster than a Python float (no conversion per call).
+    """
+    d, inv, sq = work[0], work[1], work[2]
+    c = np.empty(()) if scalar is None else scalar
     # Gaps to the leader, rescaled by η/2: then p_i = 1 / (d_i + y')² and the root y' lies in
     # [1, sqrt(K)]. Huge spreads only make some terms underflow to 0, which is harmless.
-    low = float(L.min())
-    if math.isinf(float(L.max()) - low):
+    low = float(L[L.argmin()])
+    half_eta = eta / 2.0
+    if not spread_is_finite and math.isinf(float(L[L.argmax()]) - low):
         # Gaps beyond the float range (only with absurd losses): compute them without overflow warnings.
         with np.errstate(over="ignore"):
-            d = (L - low) * (eta / 2.0)
+            np.subtract(L, low, out=d)
+            np.multiply(d, half_eta, out=d)
     else:
-        d = (L - low) * (eta / 2.0)
+        c[()] = low
+        np.subtract(L, c, out=d)
+        c[()] = half_eta
+        np.multiply(d, c, out=d)
     lo, hi = 1.0, math.sqrt(L.size)
     y = min(max(start, lo), hi)
     for _ in range(max_iter):
-        inv = 1.0 / (d + y)  # underflow to 0 for far-behind arms is harmless (and silent)
-        f = float(inv @ inv)
+        c[()] = y
+        np.add(d, c, out=inv)
+        np.reciprocal(inv, out=inv)  # underflow to 0 for far-behind arms is harmless (and silent)
+        f = float(inv.dot(inv))
         if abs(f - 1.0) <= 1e-10:
             # p ∝ inv²; renormalizing absorbs the remaining error in f.
-            return inv * inv / f, y
+            np.multiply(inv, inv, out=sq)
+            c[()] = f
+            np.divide(sq, c, out=sq)
+            return y
         if f > 1.0:
             lo = y
         else:
@@ -90,10 +116,14 @@ def _solve(L: np.ndarray, eta: float, start: float, max_iter: int = 100) -> tupl
         # Newton on h(y) = f(y)^(-1/2) = 1, with h' = f^(-3/2) Σ (d_i + y)^(-3). h is increasing and
         # concave, so from any y the step lands left of the root and then increases monotonically to
         # it; a step outside the bracket (rounding, or left of y = 1) bisects instead.
-        y_new = y + (1.0 - f**-0.5) * f**1.5 / float((inv * inv) @ inv)
+        np.multiply(inv, inv, out=sq)
+        y_new = y + (1.0 - f**-0.5) * f**1.5 / float(sq.dot(inv))
         y = y_new if lo < y_new < hi else 0.5 * (lo + hi)
-    p = 1.0 / (d + y) ** 2
-    return p / p.sum(), y
+    np.add(d, y, out=sq)
+    np.multiply(sq, sq, out=sq)
+    np.reciprocal(sq, out=sq)
+    np.divide(sq, sq.sum(), out=sq)
+    return y
 
 
 @dataclass(frozen=True)
@@ -140,11 +170,19 @@ class TsallisINF:
         self.config = config
         self._rng = make_rng(config.seed if rng is None else rng)
         self._cum = np.zeros(config.n_arms)  # importance-weighted cumulative shifted losses
+        self._work = np.empty((3, config.n_arms))  # scratch of the normalizer; row 2 holds the last p
+        self._scalar = np.empty(())
         self._loss_sum = 0.0
         self._t = 1  # the round being played
-        self._last_p: np.ndarray | None = None
+        self._last_p: list[float] | None = None
         self._last_prob = math.nan
         self._y = 1.0  # last normalizer, a warm start (the root moves little between rounds)
+        self._cum_bound = 0.0  # an upper bound on max |L̂_i| (the sum of |increments|)
+        # Config fields read every round, as plain attributes (the per-round cost is interpreter overhead).
+        self._n_arms = config.n_arms
+        self._eta_scale = config.eta_scale
+        self._offset = config.loss_offset
+        self._fixed_scale = config.loss_scale
 
     @property
     def t(self) -> int:
@@ -161,34 +199,36 @@ class TsallisINF:
         """Probability with which the last `sample` drew its arm (NaN before any sample)."""
         return self._last_prob
 
-    def _scale(self) -> float:
-        if self.config.loss_scale is not None:
-            return self.config.loss_scale
-        mean = self._loss_sum / (self._t - 1) if self._t > 1 else 0.0
-        # Before any (nonzero) loss every L̂ is 0 and the scale does not matter.
-        return mean if mean > 0 else 1.0
+    def _eta(self) -> float:
+        """``η_t`` divided by the loss scale: dividing η by it is the same as dividing the losses by it."""
+        scale = self._fixed_scale
+        if scale is None:
+            t = self._t
+            mean = self._loss_sum / (t - 1) if t > 1 else 0.0
+            # Before any (nonzero) loss every L̂ is 0 and the scale does not matter.
+            scale = mean if mean > 0 else 1.0
+        return self._eta_scale / (math.sqrt(self._t) * scale)
+
+    def _normalize(self) -> None:
+        """Solve for the current distribution (left in ``self._work[2]``)."""
+        self._y = _solve(self._cum, self._eta(), self._y, self._work, spread_is_finite=self._cum_bound < 1e307,
+                         scalar=self._scalar)
 
     def probabilities(self) -> np.ndarray:
         """The current distribution over arms, shape ``(K,)``."""
-        # Dividing the losses by the scale is the same as dividing η by it (one array operation less).
-        eta = self.config.eta_scale / (math.sqrt(self._t) * self._scale())
-        p, self._y = _solve(self._cum, eta, self._y)
-        return p
+        self._normalize()
+        return self._work[2].copy()
 
     def sample(self) -> int:
         """Draw an arm from the current distribution (remembered for the next `update`)."""
-        p = self.probabilities()
-        self._last_p = p
-        # Inverse-CDF sampling; faster than Generator.choice for a handful of arms.
-        u = self._rng.random()
-        probs = p.tolist()
-        arm = len(probs) - 1
-        acc = 0.0
-        for i, q in enumerate(probs):
-            acc += q
-            if u < acc:
-                arm = i
-                break
+        self._normalize()
+        probs = self._work[2].tolist()
+        self._last_p = probs
+        # Inverse-CDF sampling: the first arm whose cumulative probability exceeds u (the running sums
+        # are formed left to right, as a loop would); rounding can leave u above the last one.
+        arm = bisect_right(list(accumulate(probs)), self._rng.random())
+        if arm == self._n_arms:
+            arm -= 1
         self._last_prob = probs[arm]
         return arm
 
@@ -201,18 +241,24 @@ class TsallisINF:
             probability: The probability with which ``arm`` was drawn; by default the one from the
                 last `sample` (or the current distribution when there was none).
         """
-        if not (isinstance(arm, (int, np.integer)) and 0 <= arm < self.config.n_arms) or isinstance(arm, bool):
-            check_int(arm, "arm", "TsallisINF.update", low=0, high=self.config.n_arms - 1)  # raises
+        if type(arm) is not int:  # the common case first: a plain int from `sample`
+            if not isinstance(arm, (int, np.integer)) or isinstance(arm, bool):
+                check_int(arm, "arm", "TsallisINF.update", low=0, high=self._n_arms - 1)  # raises
+            arm = int(arm)
+        if not 0 <= arm < self._n_arms:
+            check_int(arm, "arm", "TsallisINF.update", low=0, high=self._n_arms - 1)  # raises
         value = float(loss)
         if not math.isfinite(value) or isinstance(loss, bool):
             raise InputDataError(f"A loss must be a finite number. Got {loss!r} instead.")
         if probability is None:
-            p_all = self._last_p if self._last_p is not None else self.probabilities()
-            probability = float(p_all[arm])
+            p_all = self._last_p if self._last_p is not None else self.probabilities().tolist()
+            probability = p_all[arm]
         if not 0.0 < probability <= 1.0:
             raise InputDataError(f"The probability of the played arm must be in (0, 1]. Got {probability!r}.")
-        shifted = value - self.config.loss_offset
-        self._cum[int(arm)] += shifted / probability
+        shifted = value - self._offset
+        weight = shifted / probability
+        self._cum[arm] += weight
+        self._cum_bound += abs(weight)
         self._loss_sum += shifted
         self._t += 1
         self._last_p = None
