@@ -1,7 +1,11 @@
-"""Layer 4: bandits — grid bandits with optimistic / pessimistic guards (OFS and its baselines).
+"""Layer 4: bandits — learners that pick one arm (a grid point, a solver setting, a stream arm) per round.
 
-Other bandit modules (`guardopt.bandits.tsallis`, `chebcb`, `solver_tuner`, `streaming`) are
-imported from their full paths.
+* Grid bandits with optimistic / pessimistic guards: `OFS` (Optimistic Feasible Search) and its
+  baselines `UCB` and `PrimalDual` (`guardopt.bandits.grid`, `ofs`, `baselines`).
+* Learning to Relax: the contextual solver tuner `SolverTuner` and its learners `TsallisINF` and
+  `ChebCB` (`guardopt.bandits.solver_tuner`, `tsallis`, `chebcb`).
+* Streaming best-arm identification with bounded memory: `TowerEpsBest`, `GameOfArms` and their
+  baselines, run by `simulate` (`guardopt.bandits.streaming`).
 """
 
 from guardopt.bandits.baselines import (
@@ -13,24 +17,60 @@ from guardopt.bandits.baselines import (
     UCBConfig,
     best_feasible_arm,
 )
+from guardopt.bandits.chebcb import ChebCB, ChebCBConfig, chebyshev_features
 from guardopt.bandits.grid import GridBandit, GridBanditOptimizer, GridConfig, arms_from_space
 from guardopt.bandits.ofs import OFS, OFSBandit, OFSConfig, ofs_ranking, ofs_select
+from guardopt.bandits.solver_tuner import SolverTuner, SolverTunerConfig, SolverTunerOptimizer
+from guardopt.bandits.streaming import (
+    ArmHandle,
+    ArmStream,
+    GameOfArms,
+    NaiveEpsBest,
+    StreamingAlgorithm,
+    StreamMemoryError,
+    StreamResult,
+    TowerEpsBest,
+    UniformExploration,
+    epsilon_for,
+    simulate,
+)
+from guardopt.bandits.tsallis import TsallisINF, TsallisINFConfig, tsallis_inf_probabilities
 
 __all__ = [
     "OFS",
     "UCB",
+    "ArmHandle",
+    "ArmStream",
+    "ChebCB",
+    "ChebCBConfig",
+    "GameOfArms",
     "GridBandit",
     "GridBanditOptimizer",
     "GridConfig",
+    "NaiveEpsBest",
     "OFSBandit",
     "OFSConfig",
     "PrimalDual",
     "PrimalDualBandit",
     "PrimalDualConfig",
+    "SolverTuner",
+    "SolverTunerConfig",
+    "SolverTunerOptimizer",
+    "StreamMemoryError",
+    "StreamResult",
+    "StreamingAlgorithm",
+    "TowerEpsBest",
+    "TsallisINF",
+    "TsallisINFConfig",
     "UCBBandit",
     "UCBConfig",
+    "UniformExploration",
     "arms_from_space",
     "best_feasible_arm",
+    "chebyshev_features",
+    "epsilon_for",
     "ofs_ranking",
     "ofs_select",
+    "simulate",
+    "tsallis_inf_probabilities",
 ]

@@ -13,11 +13,15 @@ Labels: ``y = 1`` for good credit (approve), ``0`` for bad. Groups: ``sex`` is 1
 ``age <= 25``. By default the attributes that define the groups (``personal_status_sex`` and
 ``age``) are left out of the features, so a classifier cannot use the group directly.
 
+This module owns the parsing and encoding of ``german.data``; the closed-loop fairness
+environments (`guardopt.problems.fairness.load_german_credit_groups`) build on `load_german_credit`.
+
 Reference: UCI Machine Learning Repository, Statlog (German Credit Data), Hofmann (1994), CC BY 4.0.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from importlib import resources
 
@@ -37,6 +41,20 @@ NUMERIC: frozenset[str] = frozenset({
 })
 FEMALE_CODES: frozenset[str] = frozenset({"A92", "A95"})
 GROUP_COLUMNS: tuple[str, ...] = ("personal_status_sex", "age")
+# The raw attribute behind each group: ``"sex"`` comes from personal_status_sex, ``"age"`` from age.
+GROUP_ATTRIBUTES: dict[str, str] = {"sex": "personal_status_sex", "age": "age"}
+
+__all__ = [
+    "COLUMNS",
+    "FEMALE_CODES",
+    "GROUP_ATTRIBUTES",
+    "GROUP_COLUMNS",
+    "NUMERIC",
+    "CreditData",
+    "german_value_maps",
+    "load_german_credit",
+    "read_german_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,20 @@ class CreditData:
         if attribute == "age":
             return self.young
         raise InputDataError(f"German Credit groups are 'sex' or 'age'. Got {attribute!r} instead.")
+
+    def features_without(self, attribute: str) -> tuple[np.ndarray, tuple[str, ...]]:
+        """The features less the columns that encode one raw attribute.
+
+        Args:
+            attribute: A name from `COLUMNS` (``"age"``, ``"personal_status_sex"``, ...).
+
+        Returns:
+            ``(X, feature_names)`` with the attribute's column (numeric) or one-hot block dropped;
+            ``X`` has shape ``(n, d - k)`` and is C-contiguous like `X` (column selection alone
+            would give a Fortran-ordered copy, and BLAS sums in another order on it).
+        """
+        keep = [j for j, name in enumerate(self.feature_names) if name.split("=", 1)[0] != attribute]
+        return np.ascontiguousarray(self.X[:, keep]), tuple(self.feature_names[j] for j in keep)
 
 
 def read_german_rows() -> list[list[str]]:
@@ -118,3 +150,10 @@ def load_german_credit(include_group_columns: bool = False, standardize: bool = 
     age = np.asarray(cols["age"], dtype=float)
     young = (age <= 25).astype(int)
     return CreditData(X, y, sex, young, age, tuple(names))
+
+
+def german_value_maps() -> dict[str, dict[str, str]]:
+    """The meanings of German Credit's symbolic codes (``A11`` -> ``"... < 0 DM"``, ...)."""
+    text = resources.files("guardopt.problems").joinpath("data", "german_values_maps.json").read_text()
+    data: dict[str, dict[str, str]] = json.loads(text)
+    return data

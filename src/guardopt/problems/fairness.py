@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -61,22 +60,46 @@ from scipy.special import betainc
 
 from guardopt.core.errors import InputDataError, check_choice, check_in_range, check_int
 from guardopt.core.seeding import SeedLike, make_rng
+from guardopt.problems.credit import COLUMNS, FEMALE_CODES, GROUP_ATTRIBUTES, NUMERIC
+from guardopt.problems.credit import german_value_maps as german_value_maps  # re-export (former home)
+from guardopt.problems.credit import load_german_credit as _load_credit
+
+__all__ = [
+    "COMPAS_CONFIG",
+    "ENVIRONMENTS",
+    "GERMAN_CONFIG",
+    "GERMAN_SCORE_C",
+    "SYNTHETIC_CONFIG",
+    "THRESHOLD_GRID",
+    "BetaScores",
+    "EmpiricalScores",
+    "FairLoopConfig",
+    "FairThresholdEnv",
+    "GridLoops",
+    "ScoreModel",
+    "StepResult",
+    "SweepResult",
+    "TabularData",
+    "compas_loop",
+    "cross_fitted_scores",
+    "german_credit_loop",
+    "load_compas",
+    "load_german_credit_groups",
+    "make_env",
+    "pools_from_data",
+    "steady_state",
+    "sweep_fixed_thresholds",
+    "synthetic_loop",
+]
 
 DATA_PACKAGE = "guardopt.problems.data"
 
-# German Credit column order (UCI Statlog, `german.data`, space separated, no header).
-GERMAN_COLUMNS = (
-    "status", "duration", "credit_history", "purpose", "credit_amount", "savings", "employment",
-    "installment_rate", "personal_status_sex", "other_debtors", "residence_since", "property", "age",
-    "other_installment_plans", "housing", "existing_credits", "job", "people_liable", "telephone",
-    "foreign_worker", "class",
-)
-GERMAN_NUMERIC = (
-    "duration", "credit_amount", "installment_rate", "residence_since", "age", "existing_credits",
-    "people_liable",
-)
+# German Credit's schema lives in `guardopt.problems.credit`; these names are kept for callers of
+# this module.
+GERMAN_COLUMNS = COLUMNS
+GERMAN_NUMERIC = tuple(name for name in COLUMNS if name in NUMERIC)
 # A92 = female divorced/separated/married, A95 = female single (no rows in the file).
-GERMAN_FEMALE_CODES = ("A92", "A95")
+GERMAN_FEMALE_CODES = tuple(sorted(FEMALE_CODES))
 
 
 # --------------------------------------------------------------------------------------------
@@ -528,58 +551,29 @@ def _data_path(name: str) -> Any:
     return resources.files(DATA_PACKAGE).joinpath(name)
 
 
-def _one_hot(values: Sequence[str], prefix: str) -> tuple[np.ndarray, list[str]]:
-    cats = sorted(set(values))
-    arr = np.array(values)
-    return np.stack([(arr == c).astype(float) for c in cats], axis=1), [f"{prefix}={c}" for c in cats]
-
-
 def _standardize(x: np.ndarray) -> np.ndarray:
     sd = x.std()
     return (x - x.mean()) / (sd if sd > 0 else 1.0)
 
 
 @functools.lru_cache(maxsize=2)
-def load_german_credit(group: Literal["sex", "age"] = "age") -> TabularData:
+def load_german_credit_groups(group: Literal["sex", "age"] = "age") -> TabularData:
     """UCI Statlog German Credit (1,000 applicants), with the sex or age attribute as group.
 
-    Features: all 20 attributes one-hot / standardized, except the attribute that defines the
-    group (``personal_status_sex`` for ``group="sex"``, ``age`` for ``group="age"``), which the
-    score model does not see. ``y = 1`` for a good credit (700 rows). The protected group is
-    female applicants (codes A92, A95) or applicants aged 25 or younger.
+    Features: all 20 attributes one-hot / standardized (as `guardopt.problems.credit`
+    encodes them), except the attribute that defines the group (``personal_status_sex`` for
+    ``group="sex"``, ``age`` for ``group="age"``), which the score model does not see. ``y = 1``
+    for a good credit (700 rows). The protected group is female applicants (codes A92, A95) or
+    applicants aged 25 or younger.
     """
     check_choice(group, "group", "load_german_credit", ("sex", "age"))
-    with _data_path("german.data").open("r") as fh:
-        rows = [line.split() for line in fh if line.strip()]
-    if any(len(r) != len(GERMAN_COLUMNS) for r in rows):
-        raise InputDataError("german.data must have 21 space-separated columns per row.")
-    cols = {name: [r[i] for r in rows] for i, name in enumerate(GERMAN_COLUMNS)}
-    excluded = "personal_status_sex" if group == "sex" else "age"
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    for name in GERMAN_COLUMNS[:-1]:
-        if name == excluded:
-            continue
-        if name in GERMAN_NUMERIC:
-            blocks.append(_standardize(np.array(cols[name], dtype=float))[:, None])
-            names.append(name)
-        else:
-            block, nm = _one_hot(cols[name], name)
-            blocks.append(block)
-            names.extend(nm)
-    y = (np.array(cols["class"]) == "1").astype(float)
-    if group == "sex":
-        g = np.isin(np.array(cols["personal_status_sex"]), GERMAN_FEMALE_CODES).astype(int)
-    else:
-        g = (np.array(cols["age"], dtype=float) <= 25).astype(int)
-    return TabularData(np.hstack(blocks), y, g, tuple(names))
+    credit = _load_credit(include_group_columns=True)
+    X, names = credit.features_without(GROUP_ATTRIBUTES[group])
+    return TabularData(X, credit.y.astype(float), credit.group(group), names)
 
 
-def german_value_maps() -> dict[str, dict[str, str]]:
-    """The meanings of German Credit's symbolic codes (``A11`` -> ``"... < 0 DM"``, ...)."""
-    with _data_path("german_values_maps.json").open("r") as fh:
-        data: dict[str, dict[str, str]] = json.load(fh)
-    return data
+# The name this loader had first; `guardopt.problems.credit.load_german_credit` is the canonical one.
+load_german_credit = load_german_credit_groups
 
 
 @functools.lru_cache(maxsize=1)

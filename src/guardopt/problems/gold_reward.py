@@ -22,6 +22,9 @@ import numpy as np
 from guardopt.core.errors import InputDataError, check_in_range, check_int
 from guardopt.core.seeding import SeedLike, make_rng
 
+__all__ = [
+    "GoldRewardSetup",
+]
 
 @dataclass(frozen=True)
 class GoldRewardSetup:

@@ -37,6 +37,24 @@ import numpy as np
 
 from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
+__all__ = [
+    "BUDGET",
+    "CONTINUOUS_TASKS",
+    "DNA_ALPHABET",
+    "DNALandscape",
+    "OfflineTask",
+    "ackley",
+    "all_sequences",
+    "continuous_task",
+    "design_bench_task",
+    "dna_task",
+    "levy",
+    "make_task",
+    "rastrigin",
+    "rosenbrock",
+    "styblinski_tang",
+]
+
 BUDGET = 128
 """The number of designs every method proposes (Design-Bench protocol)."""
 

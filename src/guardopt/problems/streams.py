@@ -20,6 +20,13 @@ from scipy.stats import truncnorm
 from guardopt.core.errors import check_choice, check_int
 from guardopt.core.seeding import SeedLike, make_rng
 
+__all__ = [
+    "INSTANCES",
+    "clear_cut_means",
+    "make_instance",
+    "uniform_means",
+]
+
 INSTANCES = ("clear-cut", "uniform-means")
 
 

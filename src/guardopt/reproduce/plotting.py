@@ -41,13 +41,37 @@ def mean_se(values: Sequence[float] | np.ndarray, axis: int = 0) -> tuple[np.nda
     return mean, se
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (imported here, so that importing this module is cheap)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
+
+
+_pyplot = pyplot  # the name reproductions used first
+
+
+def panel_row(n: int, figsize: tuple[float, float]) -> tuple[Any, list[Any]]:
+    """A figure with ``n`` panels side by side.
+
+    Returns:
+        ``(fig, axes)`` with ``axes`` a list of ``n`` matplotlib Axes (also for ``n = 1``).
+    """
+    fig, axes = pyplot().subplots(1, n, figsize=figsize)
+    return fig, list(np.atleast_1d(axes))
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Lay out ``fig``, write it as a PNG to ``path`` (creating its folder), close it, return the path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    pyplot().close(fig)
+    return out
 
 
 def learning_curves(
@@ -77,7 +101,7 @@ def learning_curves(
     Returns:
         The PNG path.
     """
-    plt = _pyplot()
+    plt = pyplot()
     tasks = list(tasks or results.tasks)
     methods = list(methods or results.methods)
     cols = min(3, len(tasks)) or 1
@@ -103,7 +127,7 @@ def learning_curves(
     axes.flat[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    return _save(fig, plt, path)
+    return save_figure(fig, path)
 
 
 def bar_chart(
@@ -132,7 +156,7 @@ def bar_chart(
     Returns:
         The PNG path.
     """
-    plt = _pyplot()
+    plt = pyplot()
     tasks = list(tasks or results.tasks)
     methods = list(methods or results.methods)
     width = 0.8 / max(len(methods), 1)
@@ -154,13 +178,4 @@ def bar_chart(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
-    return _save(fig, plt, path)
-
-
-def _save(fig: Any, plt: Any, path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,18 +108,13 @@ class ResultStore:
             # NORMAL keeps every commit across a process crash (SIGKILL); only power loss may drop
             # the last commits, which a rerun recomputes.
             self._db.execute("PRAGMA synchronous = NORMAL")
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
                 row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
                 if row is None:
                     self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             raise StorageError(f"Cannot open the result store {self.path}: {exc}") from exc
         version = int(row[0]) if row is not None else SCHEMA_VERSION
@@ -132,6 +128,18 @@ class ResultStore:
     def close(self) -> None:
         """Close the connection (the store can be reopened any time)."""
         self._db.close()
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up to
+        ``timeout`` for other processes), COMMIT on success, ROLLBACK on any exception."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def __enter__(self) -> ResultStore:
         return self
@@ -163,13 +171,8 @@ class ResultStore:
                "ON CONFLICT (reproduction, task, method, seed, scale) DO UPDATE SET "
                f"{updates}, attempts = cells.attempts + 1")
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 self._db.execute(sql, values)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         except sqlite3.Error as exc:
             raise StorageError(f"Cannot write cell {cell.key} to {self.path}: {exc}") from exc
 

@@ -29,6 +29,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.tables import format_mean_se, metric_mean
 
 TASKS = (*CONTINUOUS_TASKS, "dna8")
 # The pinned setting is "ignite" (rho = r = 0.2); the radius sweep keeps everything else pinned.
@@ -111,12 +112,6 @@ def run_cell(cell: Cell) -> CellResult:
     return CellResult(metrics=metrics)
 
 
-def _mean(results: Results, metric: str, task: str, method: str) -> float:
-    v = results.metric(metric, task, method)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if v.size else math.nan
-
-
 def _paired_gain(results: Results, metric: str, task: str, method: str, base: str = "grad") -> float:
     """Mean over the seeds both methods finished of ``method - base`` (seeds are paired)."""
     a = dict(zip(results.seeds(task, method), results.metric(metric, task, method)))
@@ -145,15 +140,6 @@ def verdict(results: Results) -> Verdict:
     return Verdict.from_evidence(ev, summary)
 
 
-def _fmt(results: Results, metric: str, task: str, method: str) -> str:
-    v = results.metric(metric, task, method)
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return "–"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.3f} ± {se:.3f}"
-
-
 def _signed(x: float) -> str:
     return "–" if math.isnan(x) else f"{x:+.3f}"
 
@@ -166,13 +152,13 @@ def extra_markdown(results: Results) -> str:
         lines += [f"**{metric}**", "", "| task | D(best) | " + " | ".join(main) + " | IGNITE − Grad (paired) |",
                   "|---|---|" + "---|" * len(main) + "---|"]
         for task in results.tasks:
-            best = _mean(results, "best_visible", task, "grad")
-            cells = [_fmt(results, metric, task, m) for m in main]
+            best = metric_mean(results, "best_visible", task, "grad")
+            cells = [format_mean_se(results.metric(metric, task, m)) for m in main]
             gain = _paired_gain(results, metric, task, "ignite")
             lines.append(f"| {task} | {best:.3f} | " + " | ".join(cells) + f" | {_signed(gain)} |")
         lines.append("")
 
-    below = {m: sum(_mean(results, "p100", t, m) < _mean(results, "best_visible", t, "grad")
+    below = {m: sum(metric_mean(results, "p100", t, m) < metric_mean(results, "best_visible", t, "grad")
                     for t in CONTINUOUS_TASKS) for m in main}
     lines += ["**Reading.** Continuous tasks (of 6) where the best of the 128 proposals is *worse* than the best "
               "visible design D(best): " + ", ".join(f"{m} {k}" for m, k in below.items()) + ". Where this "
@@ -205,18 +191,18 @@ def extra_markdown(results: Results) -> str:
               "|---|---|---|---|---|---|"]
     for task in results.tasks:
         lines.append(
-            f"| {task} | {_mean(results, 'grad_norm', task, 'grad'):.3f} | "
-            f"{_mean(results, 'grad_norm', task, 'ignite'):.3f} | "
-            f"{_mean(results, 'overestimation', task, 'grad'):.3f} | "
-            f"{_mean(results, 'overestimation', task, 'ignite'):.3f} | "
-            f"{_mean(results, 'lam_final', task, 'ignite'):.3f} |")
+            f"| {task} | {metric_mean(results, 'grad_norm', task, 'grad'):.3f} | "
+            f"{metric_mean(results, 'grad_norm', task, 'ignite'):.3f} | "
+            f"{metric_mean(results, 'overestimation', task, 'grad'):.3f} | "
+            f"{metric_mean(results, 'overestimation', task, 'ignite'):.3f} | "
+            f"{metric_mean(results, 'lam_final', task, 'ignite'):.3f} |")
     lines += ["", "Pinned configuration: `" + json.dumps(PINNED) + "`", ""]
     return "\n".join(lines)
 
 
 def plots(results: Results, outdir: Path) -> list[Path]:
     """p100 and p50 per task and method; p100 gain against the radius."""
-    from guardopt.reproduce.plotting import bar_chart
+    from guardopt.reproduce.plotting import bar_chart, panel_row, save_figure
 
     out = Path(outdir)
     main = [m for m in ("grad", "ignite", "ignite-fixed") if m in results.methods]
@@ -229,12 +215,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
     radii = [("ignite-r0.05", 0.05), ("ignite-r0.1", 0.1), ("ignite", 0.2), ("ignite-r0.5", 0.5)]
     radii = [(m, r) for m, r in radii if m in results.methods]
     if len(radii) > 1:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+        fig, (ax,) = panel_row(1, figsize=(5.5, 3.6))
         for task in results.tasks:
             ax.plot([r for _, r in radii], [_paired_gain(results, "p100", task, m) for m, _ in radii], marker="o",
                     label=task)
@@ -245,11 +226,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_title("IGNITE: sensitivity to the radius")
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-        out.mkdir(parents=True, exist_ok=True)
-        fig.tight_layout()
-        fig.savefig(out / "ignite_radius.png", dpi=120)
-        plt.close(fig)
-        paths.append(out / "ignite_radius.png")
+        paths.append(save_figure(fig, out / "ignite_radius.png", dpi=120))
     return paths
 
 

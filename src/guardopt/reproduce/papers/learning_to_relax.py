@@ -33,6 +33,7 @@ from guardopt.bandits.solver_tuner import SolverTuner, SolverTunerConfig
 from guardopt.core.seeding import derive_seed
 from guardopt.problems.linear_systems import CostTable, ShiftedLaplacian, build_cost_table, sor_solve
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import metric_mean
 
 TASKS = ("high-variance", "low-variance")
 METHODS = ("tsallis-inf", "chebcb", "best-fixed", "gauss-seidel", "instance-optimal")
@@ -144,17 +145,11 @@ def run_cell(cell: Cell) -> CellResult:
     return CellResult(metrics, {"cumulative_iterations": [float(v) for v in curve]})
 
 
-def _mean(results: Results, metric: str, task: str, method: str) -> float:
-    values = results.metric(metric, task, method)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else math.nan
-
-
 def verdict(results: Results) -> Verdict:
     evidence: list[Evidence] = []
     for task in TASKS:
-        t_best = {h: _mean(results, f"ratio_to_best_fixed_T{h}", task, "tsallis-inf") for h in HORIZONS}
-        t_gs = _mean(results, "ratio_to_gauss_seidel", task, "tsallis-inf")
+        t_best = {h: metric_mean(results, f"ratio_to_best_fixed_T{h}", task, "tsallis-inf") for h in HORIZONS}
+        t_gs = metric_mean(results, "ratio_to_gauss_seidel", task, "tsallis-inf")
         evidence.append(Evidence(f"{task}: Tsallis-INF / best fixed ω at T=5000", t_best[5000], TSALLIS_VS_BEST,
                                  t_best[5000] <= TSALLIS_VS_BEST))
         evidence.append(Evidence(f"{task}: Tsallis-INF / Gauss-Seidel at T=5000", t_gs, TSALLIS_VS_GS,
@@ -163,9 +158,9 @@ def verdict(results: Results) -> Verdict:
         evidence.append(Evidence(f"{task}: Tsallis-INF ratio falls over T=500,1000,5000 "
                                  f"({t_best[500]:.3f}, {t_best[1000]:.3f}, {t_best[5000]:.3f}); value = "
                                  "ratio at 5000 minus ratio at 500", t_best[5000] - t_best[500], 0.0, falls))
-        c_best = _mean(results, "ratio_to_best_fixed_T5000", task, "chebcb")
+        c_best = metric_mean(results, "ratio_to_best_fixed_T5000", task, "chebcb")
         evidence.append(Evidence(f"{task}: ChebCB / best fixed ω at T=5000", c_best, 1.0, c_best < 1.0))
-        opt = _mean(results, "instance_optimal_to_best_fixed", task, "chebcb")
+        opt = metric_mean(results, "instance_optimal_to_best_fixed", task, "chebcb")
         # Distance to the instance-optimal policy, as a share of the best fixed ω's distance.
         share = (c_best - opt) / (1.0 - opt) if opt < 1.0 else math.nan
         evidence.append(Evidence(f"{task}: ChebCB's gap to instance-optimal / best fixed ω's gap", share, 1.0,
@@ -174,16 +169,12 @@ def verdict(results: Results) -> Verdict:
 
 
 def plots(results: Results, outdir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from guardopt.reproduce.plotting import panel_row, save_figure
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    fig, axes = plt.subplots(1, len(TASKS), figsize=(6 * len(TASKS), 4.5))
-    for ax, task in zip(np.atleast_1d(axes), TASKS):
+    fig, axes = panel_row(len(TASKS), figsize=(6 * len(TASKS), 4.5))
+    for ax, task in zip(axes, TASKS):
         for method in METHODS:
             curves = results.curves("cumulative_iterations", task, method)
             if curves.size == 0:
@@ -196,16 +187,12 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_title(f"{task} offsets (mean over seeds)")
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    fig.tight_layout()
-    path = outdir / "learning_to_relax_instances_vs_iterations.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(save_figure(fig, outdir / "learning_to_relax_instances_vs_iterations.png", dpi=120))
 
-    fig, axes = plt.subplots(1, len(TASKS), figsize=(6 * len(TASKS), 4.0))
-    for ax, task in zip(np.atleast_1d(axes), TASKS):
+    fig, axes = panel_row(len(TASKS), figsize=(6 * len(TASKS), 4.0))
+    for ax, task in zip(axes, TASKS):
         for method in METHODS:
-            points = [(h, _mean(results, f"ratio_to_best_fixed_T{h}", task, method)) for h in HORIZONS]
+            points = [(h, metric_mean(results, f"ratio_to_best_fixed_T{h}", task, method)) for h in HORIZONS]
             points = [(h, v) for h, v in points if math.isfinite(v)]
             if points:
                 ax.plot(*zip(*points), marker="o", label=method)
@@ -216,11 +203,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_ylabel("total iterations / best fixed ω in hindsight")
         ax.set_title(task)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = outdir / "learning_to_relax_ratio_vs_T.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    paths.append(path)
+    paths.append(save_figure(fig, outdir / "learning_to_relax_ratio_vs_T.png", dpi=120))
     return paths
 
 

@@ -181,13 +181,10 @@ def verdict(results: Results) -> Verdict:
 
 def plots(results: Results, outdir: Path) -> list[Path]:
     """Distance to the ball vs steps (log y) with the e^{−lr λ t} envelope, one panel per kernel."""
-    from guardopt.reproduce.plotting import _pyplot
+    from guardopt.reproduce.plotting import panel_row, save_figure
 
-    plt = _pyplot()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, len(KERNELS), figsize=(11, 4.2))
-    for ax, kernel in zip(np.atleast_1d(axes), KERNELS):
+    fig, axes = panel_row(len(KERNELS), figsize=(11, 4.2))
+    for ax, kernel in zip(axes, KERNELS):
         for lam in LAMBDAS:
             task = f"quadratic/K={kernel}/lambda={lam}"
             dist = results.curves("constraint_distance", task, f"lion-{kernel}")
@@ -205,11 +202,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_ylabel("max(‖x‖_* − 1/λ, 0)")
         ax.set_title(f"Lion-K, K = {kernel} (dual norm {'ℓ∞' if kernel == 'l1' else 'ℓ2'})")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = outdir / "lion_k_constraint_distance.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, Path(outdir) / "lion_k_constraint_distance.png", dpi=120)]
 
 
 def extra_markdown(results: Results) -> str:

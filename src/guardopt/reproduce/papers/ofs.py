@@ -35,6 +35,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.tables import format_mean_se, metric_mean
 
 TASKS = ("synthetic", "german", "compas")
 METHODS = ("ofs", "primal-dual", "ucb", "oracle", "ofs-safe", "ofs-hoeffding")
@@ -162,21 +163,19 @@ def run_cell(cell: Cell) -> CellResult:
 # ------------------------------------------------------------------------------------------------
 
 
-def _mean(results: Results, metric: str, task: str, method: str) -> float:
-    v = results.metric(metric, task, method)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if v.size else math.nan
+def _fmt(v: np.ndarray, digits: int = 2) -> str:
+    return format_mean_se(v, digits, empty="n/a")
 
 
 def verdict(results: Results) -> Verdict:
     """Three checks per environment, each on means over seeds."""
     evidence: list[Evidence] = []
     for task in TASKS:
-        v_ofs = _mean(results, "cum_violation", task, "ofs")
-        v_pd = _mean(results, "cum_violation", task, "primal-dual")
-        v_ucb = _mean(results, "cum_violation", task, "ucb")
-        r_ofs = _mean(results, "reward_last20", task, "ofs")
-        r_orc = _mean(results, "reward_last20", task, "oracle")
+        v_ofs = metric_mean(results, "cum_violation", task, "ofs")
+        v_pd = metric_mean(results, "cum_violation", task, "primal-dual")
+        v_ucb = metric_mean(results, "cum_violation", task, "ucb")
+        r_ofs = metric_mean(results, "reward_last20", task, "ofs")
+        r_orc = metric_mean(results, "reward_last20", task, "oracle")
         ratio_pd = v_ofs / v_pd if v_pd > 0 else math.nan
         ratio_ucb = v_ofs / v_ucb if v_ucb > 0 else math.nan
         gap = r_orc - r_ofs
@@ -220,7 +219,7 @@ def extra_markdown(results: Results) -> str:
         th = results.metric("oracle_threshold", task, "oracle")
         if th.size == 0:
             continue
-        gap = _mean(results, "reward_last20", task, "oracle") - _mean(results, "reward_last20", task, "ofs")
+        gap = metric_mean(results, "reward_last20", task, "oracle") - metric_mean(results, "reward_last20", task, "ofs")
         lines.append(
             f"| {task} | {np.median(th):.2f} | {_fmt(results.metric('oracle_margin', task, 'oracle'), 3)} | "
             f"{_fmt(results.metric('reward_last20', task, 'oracle'), 4)} | "
@@ -233,14 +232,6 @@ def extra_markdown(results: Results) -> str:
                       "wall-clock time with 2 workers; cell times include any contention from other jobs "
                       "on the machine."]
     return "\n".join(lines)
-
-
-def _fmt(v: np.ndarray, digits: int = 2) -> str:
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return "n/a"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.{digits}f} ± {se:.{digits}f}"
 
 
 def plots(results: Results, outdir: Path) -> list[Path]:

@@ -131,13 +131,10 @@ def verdict(results: Results) -> Verdict:
 
 def plots(results: Results, outdir: Path) -> list[Path]:
     """Mean regret vs T on log-log axes, one panel per setting (|regret| where it is negative)."""
-    from guardopt.reproduce.plotting import _pyplot
+    from guardopt.reproduce.plotting import panel_row, save_figure
 
-    plt = _pyplot()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(4.4 * len(SETTINGS), 4.0))
-    for ax, setting in zip(np.atleast_1d(axes), SETTINGS):
+    fig, axes = panel_row(len(SETTINGS), figsize=(4.4 * len(SETTINGS), 4.0))
+    for ax, setting in zip(axes, SETTINGS):
         ts = _horizons(results, setting)
         negative = False
         for method in METHODS:
@@ -156,11 +153,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_ylabel("|mean regret|" if negative else "mean regret")
         ax.set_title(setting + (" (regret < 0)" if negative else ""))
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = outdir / "optimistic_omd_regret_vs_T.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, Path(outdir) / "optimistic_omd_regret_vs_T.png", dpi=120)]
 
 
 def extra_markdown(results: Results) -> str:

@@ -32,6 +32,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.tables import metric_mean
 
 TASKS = ("gold-reward",)
 METHODS = ("uwo", "wco", "mean", "single")
@@ -124,9 +125,7 @@ def run_cell(cell: Cell) -> CellResult:
 
 
 def _mean(results: Results, metric: str, method: str) -> float:
-    v = results.metric(metric, TASKS[0], method)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if v.size else math.nan
+    return metric_mean(results, metric, TASKS[0], method)
 
 
 def verdict(results: Results) -> Verdict:

@@ -284,15 +284,14 @@ def _sizes(results: Results) -> tuple[int, ...]:
 
 
 def plots(results: Results, outdir: Path) -> list[Path]:
-    from guardopt.reproduce.plotting import _pyplot
+    from guardopt.reproduce.plotting import panel_row, save_figure
 
-    plt = _pyplot()
     sizes = _sizes(results)
     out = []
     for name, label in (("violation_rate", "P(returned and gap > ε)"), ("solution_rate", "P(solution returned)"),
                         ("accuracy", "accuracy of returned (population)")):
-        fig, axes = plt.subplots(1, len(results.tasks), figsize=(4.6 * len(results.tasks), 3.4), squeeze=False)
-        for ax, task in zip(axes.flat, results.tasks):
+        fig, axes = panel_row(len(results.tasks), figsize=(4.6 * len(results.tasks), 3.4))
+        for ax, task in zip(axes, results.tasks):
             for method in results.methods:
                 r = rates(results, task, method)
                 if not r.get("splits"):
@@ -312,13 +311,8 @@ def plots(results: Results, outdir: Path) -> list[Path]:
             ax.set_ylabel(label)
             ax.set_title(f"groups: {task}")
             ax.grid(alpha=0.3)
-        axes.flat[0].legend(fontsize=7)
-        path = Path(outdir) / f"seldonian_fairness_{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        out.append(path)
+        axes[0].legend(fontsize=7)
+        out.append(save_figure(fig, Path(outdir) / f"seldonian_fairness_{name}.png"))
     return out
 
 

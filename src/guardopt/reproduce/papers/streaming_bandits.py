@@ -23,6 +23,7 @@ from guardopt.core.seeding import derive_seed
 from guardopt.problems.streams import make_instance
 from guardopt.reproduce.plotting import mean_se
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import mean_se_n
 
 N_ARMS = 1000
 T_MULTIPLES = {"1e3K": 1e3, "1e3.5K": 10**3.5, "1e4K": 1e4}
@@ -81,12 +82,7 @@ def run_cell(cell: Cell) -> CellResult:
 
 
 def _mean(results: Results, metric: str, task: str, method: str) -> tuple[float, float, int]:
-    x = results.metric(metric, task, method)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return math.nan, math.nan, 0
-    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0
-    return float(x.mean()), se, int(x.size)
+    return mean_se_n(results.metric(metric, task, method))
 
 
 def best_tower(results: Results, instance: str) -> str:
@@ -129,13 +125,10 @@ def verdict(results: Results) -> Verdict:
 
 def plots(results: Results, outdir: Path) -> list[Path]:
     """Regret vs T on log-log axes per instance, with the K^{1/3}T^{2/3} slope for reference."""
-    from guardopt.reproduce.plotting import _pyplot
+    from guardopt.reproduce.plotting import panel_row, save_figure
 
-    plt = _pyplot()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, len(INSTANCES), figsize=(5.5 * len(INSTANCES), 4.2))
-    for ax, inst in zip(np.atleast_1d(axes), INSTANCES):
+    fig, axes = panel_row(len(INSTANCES), figsize=(5.5 * len(INSTANCES), 4.2))
+    for ax, inst in zip(axes, INSTANCES):
         ts = [T_MULTIPLES[m] * N_ARMS for m in T_MULTIPLES]
         for method in METHODS:
             mean_, se_ = [], []
@@ -152,11 +145,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_ylabel("pseudo-regret")
         ax.set_title(f"{inst}, K = {N_ARMS}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = outdir / "streaming_bandits_regret_vs_T.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, Path(outdir) / "streaming_bandits_regret_vs_T.png", dpi=120)]
 
 
 def extra_markdown(results: Results) -> str:

@@ -1,0 +1,116 @@
+"""Layer 5: benchmark problems, data sets and environments that the methods are run on.
+
+What lives here (one module per kind of problem):
+
+* `constrained_quadratics`: constrained quadratic programs (Lion-K toys).
+* `credit`: UCI German Credit, parsed and encoded (the only parser of ``german.data``).
+* `fairness`: closed-loop fair threshold environments (synthetic, German Credit, COMPAS) and the
+  COMPAS loader.
+* `gold_reward`: the gold-reward / preference-data setup of the reward-ensemble experiments.
+* `linear_systems`: shifted Laplacians and SOR / SSOR-PCG solves (Learning to Relax).
+* `offline_tasks`: offline black-box optimization tasks (continuous landscapes, DNA).
+* `sea`: the SEA concept-drift stream.
+* `streams`: arm-mean instances of the streaming-bandit experiments.
+* `synthetic`: synthetic test functions for Bayesian optimization (Branin, Hartmann, ...).
+
+Layer rule: modules here define problems only and import only `guardopt.core` (and, for
+encodings shared between problems, each other). No method code lives here, and nothing here
+imports a method family, `guardopt.reproduce` or torch.
+
+Every module's public names (its ``__all__``) are re-exported here **lazily** (PEP 562): ``import
+guardopt.problems`` imports no submodule, and the first access to a re-exported name (or to
+``__all__`` / ``dir()``) imports the submodules to build the name map. Where two modules export
+the same name, `_OWNERS` says which one the package name refers to:
+
+* ``ackley``, ``levy``, ``rosenbrock``: `synthetic`'s test functions; the offline-task landscapes
+  of the same names stay at ``guardopt.problems.offline_tasks.<name>``.
+
+German Credit has one canonical loader, `credit.load_german_credit` (returns a `CreditData`);
+`fairness.load_german_credit_groups` (returns a `TabularData` with one group attribute) is built
+on it, and ``fairness.load_german_credit`` remains as that function's former name.
+
+An unresolved clash (a name in two modules' ``__all__`` and not in `_OWNERS`) raises ImportError
+when the map is built, so a new clash is noticed by ``tests/problems/test_problems_package.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Submodules whose ``__all__`` is re-exported, in this order.
+_MODULES: tuple[str, ...] = (
+    "constrained_quadratics",
+    "credit",
+    "fairness",
+    "gold_reward",
+    "linear_systems",
+    "offline_tasks",
+    "sea",
+    "streams",
+    "synthetic",
+)
+
+#: Which module a name exported by several modules refers to at package level.
+_OWNERS: dict[str, str] = {
+    "ackley": "synthetic",
+    "levy": "synthetic",
+    "rosenbrock": "synthetic",
+}
+
+_NAME_TO_MODULE: dict[str, str] | None = None
+
+
+def _public_names(module: Any) -> list[str]:
+    """A module's ``__all__``, or, while a module has none, the public names defined in it."""
+    names = getattr(module, "__all__", None)
+    if names is not None:
+        return list(names)
+    # Fallback for a module still being written: skip imported modules and imported callables.
+    return [
+        name for name, value in vars(module).items()
+        if not name.startswith("_")
+        and type(value).__name__ != "module"
+        and getattr(value, "__module__", module.__name__) == module.__name__
+    ]
+
+
+def _name_map() -> dict[str, str]:
+    """``{public name: submodule}``, built on first use (this imports every submodule)."""
+    global _NAME_TO_MODULE
+    if _NAME_TO_MODULE is None:
+        owners: dict[str, list[str]] = {}
+        for mod_name in _MODULES:
+            module = importlib.import_module(f"{__name__}.{mod_name}")
+            for name in _public_names(module):
+                owners.setdefault(name, []).append(mod_name)
+        mapping: dict[str, str] = {}
+        for name, mods in owners.items():
+            if len(mods) == 1:
+                mapping[name] = mods[0]
+            elif _OWNERS.get(name) in mods:
+                mapping[name] = _OWNERS[name]
+            else:
+                raise ImportError(
+                    f"guardopt.problems: {name!r} is exported by {', '.join(mods)}; "
+                    "add it to guardopt.problems._OWNERS."
+                )
+        _NAME_TO_MODULE = mapping
+    return _NAME_TO_MODULE
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__all__":
+        return sorted(_name_map())
+    if name.startswith("__"):  # e.g. __path__ probes: never import submodules for dunders
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name = _name_map().get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_name_map()) | set(_MODULES))
