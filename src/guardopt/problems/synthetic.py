@@ -295,3 +295,24 @@ def get_function(name: str) -> SyntheticFunction:
         raise KeyError(f"Unknown synthetic function {name!r}.")
     fn = table[base]
     return fn.with_noise(float(noise)) if noise else fn
+
+__all__ = [
+    "BRANIN",
+    "CONSTRAINED_BRANIN",
+    "HARTMANN6",
+    "MF_BRANIN",
+    "ConstrainedFunction",
+    "MultiFidelityFunction",
+    "SyntheticFunction",
+    "ackley",
+    "augmented_branin",
+    "branin",
+    "disc_constraint",
+    "get_function",
+    "hartmann6",
+    "levy",
+    "make_ackley",
+    "make_levy",
+    "make_rosenbrock",
+    "rosenbrock",
+]
