@@ -14,6 +14,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
@@ -221,7 +222,7 @@ class SQLiteStorage(Storage):
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=True)
             conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn, self.timeout)
             # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9); only
             # an OS crash or power loss can lose the last commits.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -330,6 +331,26 @@ class SQLiteStorage(Storage):
 
         failed: list[Trial] = self._transaction("Marking orphaned trials", body)
         return failed
+
+
+def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch a connection's database to WAL, retrying while another process holds a lock.
+
+    Changing the journal mode needs an exclusive lock and SQLite answers "database is locked" at
+    once, without calling the busy handler, when two processes open a fresh file together.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def make_storage(storage: Storage | str | None) -> Storage:

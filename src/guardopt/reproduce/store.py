@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from guardopt.core.errors import StorageError
+from guardopt.core.storage import enable_wal
 from guardopt.reproduce.spec import Cell, Record
 
 SCHEMA_VERSION = 1
@@ -104,7 +105,7 @@ class ResultStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            enable_wal(self._db, timeout)
             # NORMAL keeps every commit across a process crash (SIGKILL); only power loss may drop
             # the last commits, which a rerun recomputes.
             self._db.execute("PRAGMA synchronous = NORMAL")
