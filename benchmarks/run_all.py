@@ -14,6 +14,7 @@ _BO_BUDGETS = ["--budget", "hartmann6=50", "--budget", "ackley5=50", "--budget",
 BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bo.py", ["--seeds", "10", "--tools", "guardopt-ei,optuna-gp,optuna-tpe,random", *_BO_BUDGETS]),
     ("bo.py", ["--seeds", "5", "--tools", "guardopt-ucb,guardopt-mes,guardopt-nei,guardopt-kg", *_BO_BUDGETS]),
+    ("solver_tuning.py", []),
 ]
 
 
