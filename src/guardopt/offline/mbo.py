@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -30,7 +31,44 @@ from guardopt.offline.ignite import IgniteConfig, SharpnessPenalty, prediction_g
 from guardopt.offline.nets import MLP, MLPConfig, make_mlp
 from guardopt.offline.search import ensemble_score, gradient_ascent
 from guardopt.offline.training import TrainConfig, TrainHistory, train_regressor
-from guardopt.problems.offline_tasks import OfflineTask
+
+
+class OfflineTask(Protocol):
+    """What a method needs from an offline task (``guardopt.problems.offline_tasks.OfflineTask`` is one).
+
+    A structural type, so that this family does not import the problems layer above it: any object
+    with the visible data and these attributes works, including a user's own dataset wrapper.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def x(self) -> np.ndarray: ...
+
+    @property
+    def y(self) -> np.ndarray: ...
+
+    @property
+    def is_discrete(self) -> bool: ...
+
+    @property
+    def num_classes(self) -> int: ...
+
+    @property
+    def lower(self) -> np.ndarray | None: ...
+
+    @property
+    def upper(self) -> np.ndarray | None: ...
+
+    @property
+    def budget(self) -> int: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def score(self, proposals: np.ndarray) -> dict[str, float]: ...
+
 
 METHODS = ("grad", "grad-mean", "grad-min", "coms", "ignite", "ignite-fixed")
 
