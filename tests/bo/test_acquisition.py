@@ -67,6 +67,22 @@ def test_knowledge_gradient_sanity():
     assert 0 <= lo[0] < kg[0]
 
 
+def test_knowledge_gradient_with_a_paired_point():
+    # Multi-fidelity: the added point (the candidate's design at the target) moves with slope
+    # -cov_x / sqrt(var_x + noise), here cov 0.5, var 1, noise 0: the line a6 + 0.5 Z.
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=6)
+    b = rng.normal(size=6)
+    kg = acq.knowledge_gradient_values(-a[:5], -b[:5, None], np.array([1.0]), 0.0, mean_x=-a[5:],
+                                       cov_x=np.array([0.5]))
+    exact = acq.expected_max_of_lines(a, np.append(b[:5], -0.5)) - a.max()
+    assert abs(kg[0] - exact) < 0.02 * exact
+    same = acq.knowledge_gradient_values(-a[:5], -b[:5, None], np.array([1.0]), 0.0, mean_x=-a[5:],
+                                         cov_x=np.array([1.0]))
+    default = acq.knowledge_gradient_values(-a[:5], -b[:5, None], np.array([1.0]), 0.0, mean_x=-a[5:])
+    assert same[0] == default[0]
+
+
 def test_noisy_ei_is_kg_over_evaluated_points():
     # Two evaluated points with means 0 and 1 (loss); a candidate perfectly correlated with the
     # first: NEI = E[max(-(0 + s Z), -1)] - 0, with s the candidate's effect on it.

@@ -205,7 +205,7 @@ _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 
 
 def knowledge_gradient_values(mean_a: np.ndarray, cov_ax: np.ndarray, var_x: np.ndarray, noise_var: float,
-                              mean_x: np.ndarray | None = None) -> np.ndarray:
+                              mean_x: np.ndarray | None = None, cov_x: np.ndarray | None = None) -> np.ndarray:
     """Knowledge gradient of sampling each candidate ``x``, for minimization over a discrete set ``A``.
 
     ``KG(x) = E_n[max_{a in A+x} -mu_{n+1}(a)] - max_{a in A+x} -mu_n(a)``, where after observing
@@ -221,6 +221,9 @@ def knowledge_gradient_values(mean_a: np.ndarray, cov_ax: np.ndarray, var_x: np.
         var_x: Posterior variances at the candidates, shape ``(m,)``.
         noise_var: Observation noise variance.
         mean_x: Posterior means at the candidates (added to ``A`` with ``x`` itself), shape ``(m,)``.
+        cov_x: With ``mean_x``: the covariance of each added point with its candidate, shape ``(m,)``
+            (None: ``var_x``, the added point is the candidate itself; multi-fidelity KG adds the
+            candidate's design at the target fidelity instead, with ``Cov_n((x, s_target), (x, s))``).
 
     Returns:
         Shape ``(m,)``, non-negative.
@@ -231,7 +234,7 @@ def knowledge_gradient_values(mean_a: np.ndarray, cov_ax: np.ndarray, var_x: np.
     lines_a = np.broadcast_to(a, b.shape)
     if mean_x is not None:
         lines_a = np.vstack([lines_a, -np.asarray(mean_x)[None, :]])
-        b = np.vstack([b, -(var_x / denom)[None, :]])
+        b = np.vstack([b, -((var_x if cov_x is None else cov_x) / denom)[None, :]])
     now = np.max(lines_a, axis=0)  # (m,)
     expected = np.empty(b.shape[1])
     chunk = max(1, 2_000_000 // (b.shape[0] * len(_GH_NODES)))  # bound the (p, chunk, q) temporary

@@ -26,6 +26,7 @@ from scipy.optimize import minimize
 from scipy.stats import norm
 
 from guardopt.bo import acquisition as acq
+from guardopt.bo import fidelity_gp
 from guardopt.bo.encoding import EncodedSpace
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
 from guardopt.core.errors import (
@@ -337,11 +338,21 @@ class GPOptimizer(OptimizerBase):
         scaler = Standardizer.fit(loss)
         y = scaler.transform(loss)
         fixed = 1e-8 if self.config.noise_free else None
-        starts = [self._prior.initial_theta(x.shape[1])]
-        if self._theta is not None:
-            starts.insert(0, self._theta)
-        self._theta = fit_hyperparameters(x, y, self._prior, starts, fixed_noise=fixed)
-        gp = GaussianProcess(x, y, self._theta)
+        gp: GaussianProcess
+        if self._fid_col is not None:
+            # Multi-fidelity: target function plus a discrepancy that vanishes at the target fidelity.
+            starts = [fidelity_gp.initial_theta(x.shape[1], self._prior)]
+            if self._theta is not None:
+                starts.insert(0, self._theta)
+            self._theta = fidelity_gp.fit_hyperparameters(x, y, self._fid_col, self._target_u, self._prior, starts,
+                                                          fixed_noise=fixed)
+            gp = fidelity_gp.FidelityGP(x, y, self._theta, self._fid_col, self._target_u)
+        else:
+            starts = [self._prior.initial_theta(x.shape[1])]
+            if self._theta is not None:
+                starts.insert(0, self._theta)
+            self._theta = fit_hyperparameters(x, y, self._prior, starts, fixed_noise=fixed)
+            gp = GaussianProcess(x, y, self._theta)
         resid = np.array(self._resid).reshape(len(x), -1)
         cons, thresholds = [], []
         for j in range(resid.shape[1]):
@@ -458,8 +469,15 @@ class GPOptimizer(OptimizerBase):
         def score_kg(u: np.ndarray) -> np.ndarray:
             mu, var = gp.predict(u)
             cov = gp.covariance(a_set, u)
-            include_x = self._fid_col is None
-            out = acq.knowledge_gradient_values(mean_a, cov, var, gp.noise_var, mu if include_x else None)
+            if self._fid_col is None:
+                out = acq.knowledge_gradient_values(mean_a, cov, var, gp.noise_var, mu)
+            else:
+                # The max over the domain at the target fidelity includes the candidate's own design
+                # moved to the target (the analogue of A + x in single-fidelity KG).
+                u_t = u.copy()
+                u_t[:, self._fid_col] = self._target_u
+                mu_t = gp.predict(u_t)[0]
+                out = acq.knowledge_gradient_values(mean_a, cov, var, gp.noise_var, mu_t, _paired_cov(gp, u_t, u))
             if cost is not None:
                 out = out / cost(u)
             return np.log(np.maximum(out, 1e-300)) + log_pof(u) if cons else out
@@ -581,6 +599,14 @@ def _fantasize(gp: GaussianProcess, cons: list[GaussianProcess],
     gp = gp.condition_on(x, gp.predict(x)[0])
     cons = [c.condition_on(x, c.predict(x)[0]) for c in cons]
     return gp, cons
+
+
+def _paired_cov(gp: GaussianProcess, a: np.ndarray, b: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """Posterior covariances ``Cov_n(a_i, b_i)`` of paired rows, shape ``(m,)``."""
+    out = np.empty(len(a))
+    for s in range(0, len(a), chunk):
+        out[s:s + chunk] = np.diag(gp.covariance(a[s:s + chunk], b[s:s + chunk]))
+    return out
 
 
 def _roulette(cand: np.ndarray, scores: np.ndarray, k: int, rng: np.random.Generator) -> list[np.ndarray]:
