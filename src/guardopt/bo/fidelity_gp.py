@@ -38,6 +38,7 @@ from guardopt.bo.gp import (
     MIN_NOISE,
     GaussianProcess,
     GPPrior,
+    factorize,
     matern52,
 )
 
@@ -154,18 +155,7 @@ class FidelityGP(GaussianProcess):
         self.signal_var = self._kern.sf0
         n = self.x.shape[0]
         k = self._kern(self.x, self.x) + (self.noise_var + JITTER) * np.eye(n)
-        jitter = 0.0
-        while True:
-            try:
-                self.chol = cholesky(k + jitter * np.eye(n), lower=True, check_finite=False)
-                break
-            except np.linalg.LinAlgError:
-                jitter = max(10 * jitter, 1e-6)
-        ones = np.ones(n)
-        k_inv_y = cho_solve((self.chol, True), self.y, check_finite=False)
-        k_inv_1 = cho_solve((self.chol, True), ones, check_finite=False)
-        self.mean_const = float(ones @ k_inv_y / (ones @ k_inv_1))
-        self.alpha = k_inv_y - self.mean_const * k_inv_1
+        self.chol, self.mean_const, self.alpha = factorize(k, self.y)
 
     def kernel(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self._kern(a, b)

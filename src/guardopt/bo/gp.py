@@ -188,6 +188,27 @@ def fit_hyperparameters(
     return best_theta
 
 
+def factorize(k: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Cholesky factor of the train covariance ``k`` (n, n), the GLS constant mean, and ``alpha``.
+
+    Jitter grows from 1e-6 until the factorization succeeds. ``alpha = K^{-1}(y - m)`` with ``m`` the
+    generalized-least-squares estimate of a constant mean, so the posterior mean is ``m + k_* alpha``.
+    """
+    n = k.shape[0]
+    jitter = 0.0
+    while True:
+        try:
+            chol = cholesky(k + jitter * np.eye(n), lower=True, check_finite=False)
+            break
+        except np.linalg.LinAlgError:
+            jitter = max(10 * jitter, 1e-6)
+    ones = np.ones(n)
+    k_inv_y = cho_solve((chol, True), y, check_finite=False)
+    k_inv_1 = cho_solve((chol, True), ones, check_finite=False)
+    mean_const = float(ones @ k_inv_y / (ones @ k_inv_1))
+    return chol, mean_const, k_inv_y - mean_const * k_inv_1
+
+
 class GaussianProcess:
     """GP posterior for fixed hyperparameters, on standardized outputs.
 
@@ -210,18 +231,7 @@ class GaussianProcess:
         self.noise_var = math.exp(self.theta[d + 1])
         n = self.x.shape[0]
         k = matern52(self.x, self.x, self.lengthscales, self.signal_var) + (self.noise_var + JITTER) * np.eye(n)
-        jitter = 0.0
-        while True:
-            try:
-                self.chol = cholesky(k + jitter * np.eye(n), lower=True, check_finite=False)
-                break
-            except np.linalg.LinAlgError:
-                jitter = max(10 * jitter, 1e-6)
-        ones = np.ones(n)
-        k_inv_y = cho_solve((self.chol, True), self.y, check_finite=False)
-        k_inv_1 = cho_solve((self.chol, True), ones, check_finite=False)
-        self.mean_const = float(ones @ k_inv_y / (ones @ k_inv_1))
-        self.alpha = k_inv_y - self.mean_const * k_inv_1
+        self.chol, self.mean_const, self.alpha = factorize(k, self.y)
 
     @property
     def n(self) -> int:
