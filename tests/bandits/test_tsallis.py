@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pinned_tuner_run import synthetic_tuner_run
 
-from guardopt.bandits.solver_tuner import SolverTuner, SolverTunerConfig
 from guardopt.bandits.tsallis import TsallisINF, TsallisINFConfig, tsallis_inf_probabilities
 from guardopt.core.errors import InputDataError, InvalidParameterError
 
@@ -148,29 +148,8 @@ _FINAL = [
     0.0123984270529261, 0.04289767943743057, 0.031816522153938404, 0.0008524125372219823,
 ]
 
-def _synthetic_run(learner: str, rounds: int = 600) -> tuple[str, list[float], np.ndarray]:
-    """SolverTuner on a synthetic cost model: arms (one letter each), played-arm probabilities, last p."""
-    rng = np.random.default_rng(11)
-    contextual = learner == "chebcb"
-    tuner = SolverTuner(SolverTunerConfig(learner=learner, context_low=-0.15, context_high=0.45, seed=7))  # type: ignore[arg-type]
-    grid = tuner.grid
-    arms, played = [], []
-    for _ in range(rounds):
-        c = float(-0.15 + 0.6 * rng.beta(0.5, 1.5))
-        p = tuner.probabilities(c) if contextual else None
-        omega = tuner.ask(c if contextual else None)
-        arm = int(np.argmin(np.abs(grid - omega)))
-        played.append(float(p[arm]) if p is not None else tuner._policy.tsallis.last_probability)  # type: ignore[union-attr]
-        best = 1.9 - 0.8 * (c + 0.15)  # the best ω falls with the context
-        cost = 20 + 150 * abs(omega - best) + 900 * max(omega - best, 0.0) + 10 * rng.random()
-        tuner.tell(omega, float(np.floor(cost)))
-        arms.append("0123456789abcdefghij"[arm])
-    final = tuner.probabilities(0.1 if contextual else None)
-    assert final is not None
-    return "".join(arms), played, final
-
 def test_pinned_decision_sequence() -> None:
-    arms, played, final = _synthetic_run("tsallis-inf")
+    arms, played, final = synthetic_tuner_run("tsallis-inf")
     assert arms == "".join(_ARMS)
     for r, value in _PLAYED.items():
         assert played[r] == pytest.approx(value, rel=1e-12, abs=1e-15)
