@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: run test test-slow lint bench reports clean
+.PHONY: run test test-slow lint bench reports reports-from-evidence clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test lint
 
 test-slow: $(VENV)/.installed-test
 	$(BIN)/pytest -m slow -q
+	GUARDOPT_CONTRACT_PROFILE=slow $(BIN)/pytest -q $(wildcard tests/*/test_*_contracts.py)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
@@ -43,7 +44,11 @@ bench: $(VENV)/.installed-test
 # Full-scale runs whose reports are committed under reports/.
 reports: $(VENV)/.installed-run
 	$(BIN)/guardopt reproduce --all --full --store .guardopt/full.db
-	$(BIN)/guardopt report --store .guardopt/full.db --out reports/
+	$(BIN)/guardopt report --store .guardopt/full.db --out reports/ --evidence reports/evidence
+
+# The committed evidence regenerates every committed report, byte for byte.
+reports-from-evidence: $(VENV)/.installed-run
+	$(BIN)/guardopt report --store reports/evidence --out reports/
 
 clean:
 	rm -rf $(VENV) .guardopt .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ from scipy import stats
 
 from guardopt.bandits.grid import GridBandit, GridConfig, arms_from_space, order_by
 from guardopt.bandits.ofs import OFSBandit, OFSConfig
-from guardopt.core.errors import InvalidParameterError
+from guardopt.core.errors import GuardoptError, InvalidParameterError
 from guardopt.core.space import Choice, Integer, Real
 
 
@@ -92,7 +92,7 @@ def test_failures_fail_closed() -> None:
     assert b.stats.mean[1, 1:].tolist() == [3.0, 3.0]
     with pytest.raises(Exception, match="Expected 2 residuals"):
         b.update(0, 1.0, [0.0])
-    with pytest.raises(Exception, match="Arm must lie"):
+    with pytest.raises(GuardoptError, match="'arm' parameter"):
         b.update(5, 1.0, [0.0, 0.0])
 
 

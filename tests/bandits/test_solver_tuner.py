@@ -178,3 +178,39 @@ def test_reproduction_smoke(tmp_path, monkeypatch) -> None:  # type: ignore[no-u
     assert verdict.status.value == "INCONCLUSIVE"  # no T = 5000 totals and no high-variance task here
     assert "low-variance" in l2r.extra_markdown(results)
     assert len(l2r.plots(results, tmp_path / "plots")) == 2
+
+
+def _l2r_results(tsallis: tuple[float, float, float], chebcb: tuple[float, float, float], seeds: int = 8):  # type: ignore[no-untyped-def]
+    """Stored-looking learning-to-relax cells: per-horizon ratios of Tsallis-INF (to the best fixed ω)
+    and of ChebCB (to the per-instance best ω), with a small seed-to-seed spread."""
+    from guardopt.reproduce.papers import learning_to_relax as l2r
+    from guardopt.reproduce.spec import Record, Results
+
+    recs = []
+    for task in l2r.TASKS:
+        for seed in range(seeds):
+            e = 0.002 * (seed % 3)
+            t = {f"ratio_to_best_fixed_T{h}": v + e for h, v in zip(l2r.HORIZONS, tsallis)}
+            recs.append(Record(task, "tsallis-inf", seed, "done", {**t, "ratio_to_gauss_seidel": 0.2 + e}, {}))
+            c = {f"ratio_to_instance_best_T{h}": v + e for h, v in zip(l2r.HORIZONS, chebcb)}
+            recs.append(Record(task, "chebcb", seed, "done", {**c, "ratio_to_best_fixed_T5000": 0.7 + e}, {}))
+    return l2r, Results(recs, l2r.TASKS, l2r.METHODS)
+
+
+def test_reproduction_verdict_holds_and_fails_as_declared() -> None:
+    from guardopt.reproduce.spec import Outcome, Status
+
+    l2r, res = _l2r_results((1.6, 1.4, 1.15), (1.5, 1.3, 1.1))
+    v = l2r.verdict(res)
+    assert [e.outcome for e in v.evidence] == [Outcome.PASS] * 14
+    assert v.status is Status.HOLDS
+    # ChebCB beating the best fixed ω but not closing its gap to the per-instance best ω fails claim 2.
+    l2r, res = _l2r_results((1.6, 1.4, 1.15), (1.3, 1.3, 1.3))
+    failed = [e.check for e in l2r.verdict(res).evidence if e.outcome is Outcome.FAIL]
+    assert len(failed) == 4 and all("ChebCB / per-instance best ω" in c for c in failed)
+    # A Tsallis-INF whose ratio stops falling fails claim 1 (and the 1.25 level).
+    l2r, res = _l2r_results((1.6, 1.4, 1.4), (1.5, 1.3, 1.1))
+    failed = [e.check for e in l2r.verdict(res).evidence if e.outcome is Outcome.FAIL]
+    assert sorted(c.split(": ", 1)[1] for c in failed) == sorted(
+        ["Tsallis-INF / best fixed ω, T=1000 minus T=5000 (claim 1: > 0)",
+         "1.25 minus Tsallis-INF / best fixed ω at T=5000 (level: > 0)"] * 2)

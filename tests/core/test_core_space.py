@@ -58,7 +58,7 @@ def test_integer_round_trip_is_exact(pair: tuple[go.Integer, int]) -> None:
     assert back == k and isinstance(back, int)
 
 
-@given(st.lists(st.one_of(st.text(max_size=5), st.integers(), st.booleans()), min_size=1, max_size=6, unique_by=repr),
+@given(st.lists(st.one_of(st.text(max_size=5), st.integers(), st.booleans()), min_size=1, max_size=6, unique=True),
        st.data())
 @settings(max_examples=100, deadline=None)
 def test_choice_round_trip_is_exact(options: list[object], data: st.DataObject) -> None:

@@ -96,12 +96,32 @@ def test_wrapper_steps_users_model_and_optimizer() -> None:
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     x = torch.randn(64, 4, generator=gen)
     y = x[:, :1] ** 2
-    ig = Ignite(model, opt, IgniteConfig(rho=0.05, r=0.05, lam0=0.1))
+    cfg = IgniteConfig(rho=0.05, r=0.05, lam0=0.1)
+    ig = Ignite(model, opt, cfg)
+    # λ after one step, by hand: dual ascent on ρ‖∇G(β0)‖ − ε with ‖∇G‖ taken before the step.
+    norm0 = float(torch.sqrt(sum((t**2).sum() for t in prediction_gradient(model, x))))
+    expected = max(0.0, cfg.lam0 + cfg.eta_lam * (cfg.rho * norm0 - cfg.epsilon))
     first = ig.step(lambda: torch.nn.functional.mse_loss(model(x), y), x)
+    assert ig.lam == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert ig.lam != cfg.lam0
     for _ in range(50):
         last = ig.step(lambda: torch.nn.functional.mse_loss(model(x), y), x)
     assert last < first
-    assert ig.lam >= 0.0
+
+
+def test_multiplier_moves_with_the_sign_of_the_constraint_slack() -> None:
+    net = _small_net()
+    x = torch.randn(16, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    norm = float(torch.sqrt(sum((t**2).sum() for t in prediction_gradient(net, x))))
+    assert norm > 0.0
+    # ε just below ρ‖∇G‖: the constraint is violated, λ must rise by η (ρ‖∇G‖ − ε).
+    up = SharpnessPenalty(net, IgniteConfig(rho=0.5, r=0.5, lam0=0.2, eta_lam=0.5, epsilon=0.5 * norm - 0.1))
+    up.add_to_grad(x)
+    assert up.lam == pytest.approx(0.2 + 0.5 * 0.1, rel=1e-9)
+    # ε just above: the constraint has slack 0.1, λ must fall by η · 0.1 (and stay above 0 here).
+    down = SharpnessPenalty(net, IgniteConfig(rho=0.5, r=0.5, lam0=0.2, eta_lam=0.5, epsilon=0.5 * norm + 0.1))
+    down.add_to_grad(x)
+    assert down.lam == pytest.approx(0.2 - 0.5 * 0.1, rel=1e-9)
 
 
 def test_regularizer_lowers_sharpness() -> None:

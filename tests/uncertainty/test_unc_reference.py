@@ -149,7 +149,7 @@ def test_side_deltas_and_input_errors() -> None:
 
 def test_estimate_checks_order_and_shapes() -> None:
     Estimate(1.0, math.nan, 2.0, 0.9, 3, "x")  # NaN propagates (guards fail closed on it)
-    with pytest.raises(InputDataError, match="lower <= mean <= upper"):
+    with pytest.raises(InputDataError, match="'lower' field of Estimate must be <= mean"):
         Estimate(1.0, 1.5, 2.0, 0.9, 3, "x")
     with pytest.raises(InputDataError, match="one shape"):
         Estimate(np.zeros(2), np.zeros(3), np.zeros(2), 0.9, 3, "x")

@@ -82,7 +82,7 @@ def test_shape_errors_and_empty_updates() -> None:
     rs = RunningStats(3, shape=(2,))
     rs.update([], np.zeros((0, 2)))
     assert rs.n.tolist() == [0, 0, 0]
-    with pytest.raises(InputDataError, match=r"values of shape \(2, \*\(2,\)\). Got shape \(2,\)"):
+    with pytest.raises(InputDataError, match=r"'values' argument of .* must have shape \(2, 2\).*Got shape \(2,\)"):
         rs.update([0, 1], [1.0, 2.0])
     with pytest.raises(InputDataError, match="1-D array of arm indices"):
         rs.update([[0, 1]], [[1.0, 2.0]])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.bandits.grid import GridBandit, GridBanditOptimizer, GridConfig, order_by
-from guardopt.core.errors import InputDataError, check_in_range
+from guardopt.core.errors import InputDataError, as_float_array, check_in_range
 from guardopt.guards import optimistic
 
 
@@ -129,12 +129,16 @@ def best_feasible_arm(reward: Any, residuals: Any, margin: float = 0.0) -> int |
     Returns:
         The arm index (ties: the smaller index), or None when no arm is feasible.
     """
-    r = np.asarray(reward, dtype=float).reshape(-1)
-    g = np.asarray(residuals, dtype=float)
-    if g.ndim == 1:
+    r = as_float_array(reward, "reward", "best_feasible_arm").reshape(-1)
+    g = as_float_array(residuals, "residuals", "best_feasible_arm")
+    margin = check_in_range(margin, "margin", "best_feasible_arm", low_open=False, high_open=False)
+    if r.size == 0:
+        raise InputDataError("The 'reward' argument of best_feasible_arm needs at least one arm.")
+    if g.ndim == 1 and g.size % r.size == 0:
         g = g.reshape(r.size, -1)
-    if g.shape[0] != r.size:
-        raise InputDataError(f"best_feasible_arm needs residuals of shape (K, m) with K={r.size}. Got {g.shape}.")
+    if g.ndim != 2 or g.shape[0] != r.size:
+        raise InputDataError(f"The 'residuals' argument of best_feasible_arm must have shape (K, m) with K={r.size}. "
+                             f"Got {g.shape}.")
     with np.errstate(invalid="ignore"):
         ok = np.all(g <= -margin, axis=1) & ~np.isnan(r)
     if not ok.any():

@@ -47,7 +47,7 @@ from scipy.linalg.lapack import dgelsd as _dgelsd
 from scipy.linalg.lapack import dgelsd_lwork as _dgelsd_lwork
 from scipy.linalg.lapack import dgesv as _dgesv
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int, to_float
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = ["ChebCB", "ChebCBConfig", "box_least_squares", "chebyshev_features"]
@@ -55,7 +55,9 @@ __all__ = ["ChebCB", "ChebCBConfig", "box_least_squares", "chebyshev_features"]
 
 def chebyshev_features(u: float, m: int) -> np.ndarray:
     """``(T_0(u), ..., T_{m-1}(u))`` by the three-term recurrence, shape ``(m,)``; ``u`` in ``[-1, 1]``."""
-    return np.array(_chebyshev_list(float(u), m))
+    x = check_in_range(u, "u", "chebyshev_features", -1.0, 1.0, low_open=False, high_open=False)
+    # An upper limit: the recurrence runs m steps, and a mistyped m (2**70) would never return.
+    return np.array(_chebyshev_list(x, check_int(m, "m", "chebyshev_features", low=0, high=10_000)), dtype=float)
 
 
 def _chebyshev_list(u: float, m: int) -> list[float]:
@@ -128,7 +130,7 @@ class ChebCBConfig:
         high = check_in_range(self.context_high, "context_high", "ChebCBConfig")
         if not high > low:
             raise InvalidParameterError("context_high", "ChebCBConfig", f"greater than context_low={low!r}", high)
-        check_int(self.n_features, "n_features", "ChebCBConfig", low=1)
+        check_int(self.n_features, "n_features", "ChebCBConfig", low=1, high=1000)  # m x m Gram matrices per arm
         check_in_range(self.loss_offset, "loss_offset", "ChebCBConfig")
         check_in_range(self.exploration, "exploration", "ChebCBConfig", 0.0)
 
@@ -200,9 +202,9 @@ class ChebCB:
         return np.array(self._feature_list(context))
 
     def _feature_list(self, context: float) -> list[float]:
-        x = float(context)
-        if not math.isfinite(x):
-            raise InputDataError(f"A context must be a finite number. Got {context!r} instead.")
+        x = to_float(context)
+        if not math.isfinite(x) or isinstance(context, bool):
+            raise InputDataError(f"The 'context' of ChebCB must be a finite number. Got {context!r} instead.")
         u = 2.0 * (x - self._low) / self._width - 1.0
         return _chebyshev_list(min(max(u, -1.0), 1.0), self._m)
 
@@ -261,8 +263,9 @@ class ChebCB:
         cfg = self.config
         if type(arm) is not int or not 0 <= arm < self._k:
             arm = check_int(arm, "arm", "ChebCB.update", low=0, high=self._k - 1)
-        if isinstance(loss, bool) or not math.isfinite(float(loss)):
-            raise InputDataError(f"A loss must be a finite number. Got {loss!r} instead.")
+        if isinstance(loss, bool) or not math.isfinite(to_float(loss)):
+            raise InputDataError(f"The 'loss' argument of ChebCB.update must be a finite number. Got {loss!r} "
+                                 "instead.")
         pending = self._pending
         if pending is not None and pending[1] == arm and (context is None or context == pending[3]):
             # The round drawn by `sample`: reuse its features and prediction.
@@ -279,12 +282,18 @@ class ChebCB:
         # Normalization (authors' schedule): it changes only when a new extreme cost is seen.
         rescaled = False
         if raw > self._loss_max or raw < self._loss_min or self._t == 1:
-            self._loss_max = max(self._loss_max, raw)
-            self._loss_min = min(self._loss_min, raw)
-            k_max = max(self._loss_max - self._offset, 1e-300)
-            lip = (self._loss_max - self._loss_min) / self._width
+            loss_max, loss_min = max(self._loss_max, raw), min(self._loss_min, raw)
+            k_max = max(loss_max - self._offset, 1e-300)
+            lip = (loss_max - loss_min) / self._width
             n_factor = 2.0 + 4.0 * self._width * lip / k_max * (1.0 + self._log_m)
             scale = k_max * n_factor
+            if not (math.isfinite(scale * scale) and scale * scale > 0.0):
+                # Checked before any state changes: costs spanning the float64 range (or far below
+                # loss_offset) leave no representable normalization, and the learner would turn NaN.
+                self._pending = pending
+                raise InputDataError(f"The 'loss' argument of ChebCB.update ({loss!r}) makes the costs' range "
+                                     "overflow float64; rescale the costs or set loss_offset to their minimum.")
+            self._loss_max, self._loss_min = loss_max, loss_min
             rescaled = scale != self._scale
             self._scale, self._n_factor, self._lipschitz = scale, n_factor, lip
             if rescaled:

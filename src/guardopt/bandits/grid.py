@@ -44,9 +44,11 @@ from guardopt.core.errors import (
     GuardoptError,
     InputDataError,
     InvalidParameterError,
+    as_float_array,
     check_choice,
     check_in_range,
     check_int,
+    to_float,
 )
 from guardopt.core.optimizer import OptimizerBase
 from guardopt.core.problem import ProblemSpec
@@ -185,7 +187,7 @@ class GridBandit:
         known = np.isfinite(rad)  # at least two pulls (inf - NaN stays a quiet NaN, replaced here)
         lower = np.where(known, mean - rad, -np.inf)
         upper = np.where(known, mean + rad, np.inf)
-        conf = 1.0 - 2.0 * self.level()
+        conf = max(0.0, 1.0 - 2.0 * self.level())  # a delta above 1/2 claims no two-sided coverage
         n = self.stats.n.copy()
         method = f"grid-{self.config.bound}"
         reward = Estimate(mean[:, 0], lower[:, 0], upper[:, 0], conf, n, method)
@@ -212,14 +214,16 @@ class GridBandit:
         non-finite reward as the worst reward seen so far (0 before any), so that a failing arm
         does not look attractive.
         """
-        a = int(arm)
-        if not 0 <= a < self.n_arms:
-            raise InputDataError(f"Arm must lie in [0, {self.n_arms}). Got {arm!r}.")
-        res = np.asarray(residuals, dtype=float).reshape(-1)
+        owner = f"{type(self).__name__}.update"
+        a = check_int(arm, "arm", owner, low=0, high=self.n_arms - 1)
+        res = as_float_array(residuals, "residuals", owner).reshape(-1)
         if res.size != self.n_constraints:
-            raise InputDataError(f"Expected {self.n_constraints} residuals. Got {res.size}.")
+            raise InputDataError(f"Expected {self.n_constraints} residuals (the 'residuals' argument of {owner}). "
+                                 f"Got {res.size}.")
         res = np.where(np.isfinite(res), res, self.config.failure_residual)
-        r = float(reward)
+        if isinstance(reward, bool):
+            raise InvalidParameterError("reward", owner, "a number", reward)
+        r = to_float(reward)  # not a number: NaN, recorded like any non-finite reward (fail closed)
         if not math.isfinite(r):
             r = self._worst_reward if math.isfinite(self._worst_reward) else 0.0
         self._worst_reward = r if not math.isfinite(self._worst_reward) else min(self._worst_reward, r)

@@ -46,6 +46,7 @@ from guardopt.core.errors import (
     check_choice,
     check_in_range,
     check_int,
+    to_float,
 )
 from guardopt.core.optimizer import OptimizerBase
 from guardopt.core.problem import ProblemSpec
@@ -269,8 +270,11 @@ class SolverTuner:
             iterations: Its cost; must be finite (report the iteration cap for a failed solve).
             context: The system's context, when ``omega`` was not returned by `ask` (replaying a log).
         """
-        if isinstance(iterations, bool) or not math.isfinite(float(iterations)):
-            raise InputDataError(f"The cost must be a finite number. Got {iterations!r} instead.")
+        if isinstance(iterations, bool) or not math.isfinite(to_float(iterations)):
+            raise InputDataError(f"The 'iterations' argument of SolverTuner.tell (the cost) must be a finite number. "
+                                 f"Got {iterations!r} instead.")
+        if isinstance(omega, bool) or not math.isfinite(to_float(omega)):
+            raise InputDataError(f"The 'omega' argument of SolverTuner.tell must be a finite number. Got {omega!r}.")
         queue = self._pending.get(float(omega))
         if queue:
             arm, p, ctx = queue.pop(0)

@@ -186,7 +186,10 @@ class StreamingAlgorithm(Protocol):
 
 def epsilon_for(n_arms: int, horizon: int, scale: float = 1.0) -> float:
     """The ε of ε-best-arm-then-commit: ``scale · (K/T)^{1/3}`` (Wang 2023, Sec. 3), capped at 1."""
-    return min(1.0, scale * (n_arms / horizon) ** (1.0 / 3.0))
+    k = check_int(n_arms, "n_arms", "epsilon_for", low=1)
+    t = check_int(horizon, "horizon", "epsilon_for", low=1)
+    c = check_in_range(scale, "scale", "epsilon_for", 0.0)
+    return min(1.0, c * (k / t) ** (1.0 / 3.0))
 
 
 def _sample_mean(stream: ArmStream, arm: ArmHandle, n: int) -> float:

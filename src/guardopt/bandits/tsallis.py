@@ -39,7 +39,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, as_float_array, check_in_range, check_int, to_float
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = ["TsallisINF", "TsallisINFConfig", "tsallis_inf_probabilities"]
@@ -56,11 +56,15 @@ def tsallis_inf_probabilities(cum_losses: np.ndarray, eta: float, *, max_iter: i
     Returns:
         Probabilities, shape ``(K,)``: non-negative, summing to 1, non-increasing in ``L``.
     """
-    L = np.asarray(cum_losses, dtype=float)
+    L = as_float_array(cum_losses, "cum_losses", "tsallis_inf_probabilities")
     if L.ndim != 1 or L.size == 0 or not np.all(np.isfinite(L)):
-        raise InputDataError(f"Cumulative losses must be a finite, non-empty 1-D array. Got {cum_losses!r} instead.")
-    if not (eta > 0 and math.isfinite(eta)):
-        raise InputDataError(f"The learning rate must be positive and finite. Got {eta!r} instead.")
+        raise InputDataError(f"The 'cum_losses' argument of tsallis_inf_probabilities must be a finite, non-empty "
+                             f"1-D array. Got {cum_losses!r} instead.")
+    eta_f = to_float(eta)
+    if isinstance(eta, bool) or not (eta_f > 0 and math.isfinite(eta_f)):
+        raise InputDataError(f"The 'eta' argument of tsallis_inf_probabilities (the learning rate) must be positive "
+                             f"and finite. Got {eta!r} instead.")
+    eta = eta_f
     work = np.empty((3, L.size))
     _solve(L, eta, 1.0, work, max_iter)
     return work[2].copy()
@@ -247,16 +251,22 @@ class TsallisINF:
             arm = int(arm)
         if not 0 <= arm < self._n_arms:
             check_int(arm, "arm", "TsallisINF.update", low=0, high=self._n_arms - 1)  # raises
-        value = float(loss)
+        value = to_float(loss)
         if not math.isfinite(value) or isinstance(loss, bool):
-            raise InputDataError(f"A loss must be a finite number. Got {loss!r} instead.")
+            raise InputDataError(f"The 'loss' argument of TsallisINF.update must be a finite number. Got {loss!r} "
+                                 "instead.")
         if probability is None:
             p_all = self._last_p if self._last_p is not None else self.probabilities().tolist()
             probability = p_all[arm]
-        if not 0.0 < probability <= 1.0:
-            raise InputDataError(f"The probability of the played arm must be in (0, 1]. Got {probability!r}.")
+        if isinstance(probability, bool) or not 0.0 < to_float(probability) <= 1.0:
+            raise InputDataError(f"The 'probability' of the played arm must be in (0, 1]. Got {probability!r}.")
         shifted = value - self._offset
         weight = shifted / probability
+        if not (math.isfinite(self._cum_bound + abs(weight)) and math.isfinite(self._loss_sum + shifted)):
+            # A loss near the float64 limit, divided by a small probability, would make every
+            # probability NaN from here on.
+            raise InputDataError(f"The 'loss' argument of TsallisINF.update ({loss!r}) overflows float64 once "
+                                 "importance-weighted; rescale the losses.")
         self._cum[arm] += weight
         self._cum_bound += abs(weight)
         self._loss_sum += shifted

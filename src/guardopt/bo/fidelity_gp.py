@@ -38,6 +38,7 @@ from guardopt.bo.gp import (
     MIN_NOISE,
     GaussianProcess,
     GPPrior,
+    check_gp_data,
     factorize,
     matern52,
 )
@@ -146,9 +147,8 @@ class FidelityGP(GaussianProcess):
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray, fid_col: int, target: float) -> None:
-        self.x = np.asarray(x, dtype=float)
-        self.y = np.asarray(y, dtype=float)
-        self.theta = np.asarray(theta, dtype=float)
+        d = np.shape(x)[1] if np.ndim(x) == 2 else 0
+        self.x, self.y, self.theta = check_gp_data(x, y, theta, "FidelityGP", extra=d + 1)
         self.fid_col, self.target = fid_col, float(target)
         self._kern = FidelityKernel(fid_col, target, self.theta, self.x.shape[1])
         self.noise_var = self._kern.noise

@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
+
+from guardopt.core.errors import InputDataError, as_float_array
 
 SQRT5 = math.sqrt(5.0)
 MIN_NOISE = 1e-8
@@ -188,6 +191,28 @@ def fit_hyperparameters(
     return best_theta
 
 
+def check_gp_data(x: Any, y: Any, theta: Any, owner: str, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate GP training data: ``x`` ``(n, d)``, ``y`` ``(n,)``, ``theta`` ``(d + extra,)``, all finite.
+
+    ``theta`` holds log hyperparameters: beyond ``±700`` their exponential overflows.
+    """
+    xa = as_float_array(x, "x", owner, finite=True)
+    ya = as_float_array(y, "y", owner, finite=True)
+    ta = as_float_array(theta, "theta", owner, finite=True)
+    if xa.ndim != 2 or xa.shape[0] == 0 or xa.shape[1] == 0:
+        raise InputDataError(f"The 'x' argument of {owner} must have shape (n, d) with n, d >= 1. Got {xa.shape}.")
+    if ya.shape != (xa.shape[0],):
+        raise InputDataError(f"The 'y' argument of {owner} must have shape ({xa.shape[0]},), one value per row of "
+                             f"x. Got {ya.shape}.")
+    if ta.shape != (xa.shape[1] + extra,):
+        raise InputDataError(f"The 'theta' argument of {owner} must have shape ({xa.shape[1] + extra},). "
+                             f"Got {ta.shape}.")
+    if (np.abs(ta) > 700.0).any():
+        raise InputDataError(f"The 'theta' argument of {owner} holds log hyperparameters, which must lie in "
+                             f"[-700, 700]. Got {ta.tolist()}.")
+    return xa, ya, ta
+
+
 def factorize(k: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """Cholesky factor of the train covariance ``k`` (n, n), the GLS constant mean, and ``alpha``.
 
@@ -195,13 +220,20 @@ def factorize(k: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarr
     generalized-least-squares estimate of a constant mean, so the posterior mean is ``m + k_* alpha``.
     """
     n = k.shape[0]
+    if not np.isfinite(k).all():
+        # NaN never factorizes, so the jitter loop below would grow forever.
+        raise InputDataError("The covariance of a GaussianProcess is not finite; check its 'x' and 'theta'.")
     jitter = 0.0
+    limit = 1e6 * max(float(np.max(np.abs(np.diag(k)), initial=0.0)), 1.0)
     while True:
         try:
             chol = cholesky(k + jitter * np.eye(n), lower=True, check_finite=False)
             break
         except np.linalg.LinAlgError:
             jitter = max(10 * jitter, 1e-6)
+            if jitter > limit:
+                raise InputDataError("The covariance of a GaussianProcess cannot be factorized even with jitter "
+                                     f"{jitter:g}; check its 'x' and 'theta'.") from None
     ones = np.ones(n)
     k_inv_y = cho_solve((chol, True), y, check_finite=False)
     k_inv_1 = cho_solve((chol, True), ones, check_finite=False)
@@ -222,9 +254,7 @@ class GaussianProcess:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray) -> None:
-        self.x = np.asarray(x, dtype=float)
-        self.y = np.asarray(y, dtype=float)
-        self.theta = np.asarray(theta, dtype=float)
+        self.x, self.y, self.theta = check_gp_data(x, y, theta, "GaussianProcess", extra=2)
         d = self.x.shape[1]
         self.lengthscales = np.exp(self.theta[:d])
         self.signal_var = math.exp(self.theta[d])
@@ -292,8 +322,20 @@ class Standardizer:
 
     @staticmethod
     def fit(y: np.ndarray) -> Standardizer:
-        std = float(np.std(y))
-        return Standardizer(float(np.mean(y)), std if std > 1e-12 else 1.0)
+        y = np.asarray(y, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = float(np.mean(y)), float(np.std(y))
+            if not (math.isfinite(mean) and math.isfinite(std)) and np.isfinite(y).all():
+                # Values near the float64 limit (1e308 and -1e308): the plain sums overflow, the
+                # same moments of y / max|y| do not.
+                scale = float(np.max(np.abs(y)))
+                mean, std = float(np.mean(y / scale)) * scale, float(np.std(y / scale)) * scale
+        return Standardizer(mean, std if std > 1e-12 else 1.0)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
-        return (np.asarray(y, dtype=float) - self.mean) / self.std
+        y = np.asarray(y, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (y - self.mean) / self.std
+            if not np.isfinite(z).all():  # y - mean overflowed; the same map, in another order
+                z = y / self.std - self.mean / self.std
+        return np.asarray(z)

@@ -230,7 +230,10 @@ class GPOptimizer(OptimizerBase):
                 out.append(fresh[0] if fresh else draws[0])
                 continue
             q = max(n - len(out), self.config.batch_size)
-            batch = self._suggest(q, out)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                # Losses or residuals near the float64 limit overflow inside the acquisitions to
+                # infinite scores, which still rank; the library stays quiet about it.
+                batch = self._suggest(q, out)
             out.extend(batch[: n - len(out)])
             self._queue.extend(batch[len(out):] if len(batch) > n - len(out) else [])
         for p in out:
@@ -279,7 +282,8 @@ class GPOptimizer(OptimizerBase):
         ok = np.ones(len(x), dtype=bool)
         if self._fid_col is not None:
             ok &= np.abs(x[:, self._fid_col] - self._target_u) < 1e-9
-        model = self._fit() if len(self._loss) >= 2 else None
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # as in ask
+            model = self._fit() if len(self._loss) >= 2 else None
         resid = np.array(self._resid).reshape(len(x), -1)
         if resid.shape[1]:
             if guard == "none" or model is None:
@@ -291,7 +295,9 @@ class GPOptimizer(OptimizerBase):
                     mu, var = gp.predict(x)
                     ok &= mu + sign * z * np.sqrt(var) <= thr
                 if guard == "pessimistic":
-                    ok &= np.all(np.isfinite(resid), axis=1)
+                    # Never less cautious than the measurements: the GP's bound works in standardized
+                    # units, where a violation far smaller than the residuals' spread rounds away.
+                    ok &= np.all(np.isfinite(resid), axis=1) & np.all(resid <= 0.0, axis=1)
         if not ok.any():
             return None
         use_mean = self.config.recommendation == "posterior_mean" or (
@@ -360,8 +366,10 @@ class GPOptimizer(OptimizerBase):
             finite = np.isfinite(r)
             # Fail closed: a missing constraint value becomes a clear violation for the GP.
             top = float(np.max(r[finite])) if finite.any() else 1.0
-            span = float(np.ptp(r[finite])) if finite.sum() > 1 else 1.0
-            r[~finite] = max(top, 0.0) + max(span, 1.0)
+            with np.errstate(over="ignore"):  # residuals near the float64 limit
+                span = float(np.ptp(r[finite])) if finite.sum() > 1 else 1.0
+                fill = max(top, 0.0) + max(span, 1.0)
+            r[~finite] = fill if math.isfinite(fill) else np.finfo(float).max
             cs = Standardizer.fit(r)
             starts = [self._prior.initial_theta(x.shape[1])]
             prev = self._theta_cons[j]

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_in_range
+from guardopt.core.errors import InputDataError, as_float_array, check_in_range
 
 Data = Mapping[str, np.ndarray]
 """Named per-row arrays sharing their first dimension ``n`` (e.g. ``{"X": (n, d), "y": (n,)}``)."""
@@ -132,8 +132,11 @@ class Mean(Expr):
     def __post_init__(self) -> None:
         if (self.low is None) != (self.high is None):
             raise InputDataError(f"Mean {self.name!r}: give both low and high, or neither.")
-        if self.low is not None and self.high is not None and not self.high > self.low:
-            raise InputDataError(f"Mean {self.name!r}: needs high > low. Got low={self.low}, high={self.high}.")
+        if self.low is not None and self.high is not None:
+            low = check_in_range(self.low, "low", f"Mean {self.name!r}")
+            high = check_in_range(self.high, "high", f"Mean {self.name!r}")
+            if not high > low:
+                raise InputDataError(f"Mean {self.name!r}: needs high > low. Got low={self.low}, high={self.high}.")
 
     def mask(self, data: Data, n: int) -> np.ndarray:
         """Boolean mask of the rows this variable averages over, shape ``(n,)``."""
@@ -148,7 +151,8 @@ class Mean(Expr):
         """Per-sample values and frequency weights of the selected rows, each of shape ``(m,)``."""
         pred = np.asarray(predictions, dtype=float)
         n = pred.shape[0]
-        v = pred if self.statistic is None else np.asarray(self.statistic(pred, data), dtype=float)
+        v = pred if self.statistic is None else as_float_array(self.statistic(pred, data), "statistic",
+                                                                  f"Mean {self.name!r}")
         if v.shape != (n,):
             raise InputDataError(f"The statistic of {self.name!r} returned shape {v.shape}; expected ({n},).")
         w = weights_of(data, n)

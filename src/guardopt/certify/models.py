@@ -26,7 +26,14 @@ from scipy import special
 
 from guardopt.certify.constraints import Data, weights_of
 from guardopt.certify.logistic import LogisticRegression
-from guardopt.core.errors import InputDataError, check_choice, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 
 
 @runtime_checkable
@@ -128,9 +135,13 @@ class ClassifierModel:
     def scores(self, params: np.ndarray, data: Data) -> np.ndarray:
         """Linear scores ``x·coef + b``, shape ``(n,)``."""
         X = _column(data, self.features, "ClassifierModel").astype(float)
-        p = np.asarray(params, dtype=float)
-        if p.shape != (X.shape[1] + 1,):
-            raise InputDataError(f"ClassifierModel params must be ({X.shape[1] + 1},). Got {p.shape}.")
+        p = as_float_array(params, "params", "ClassifierModel")
+        if X.ndim != 2 or p.shape != (X.shape[1] + 1,):
+            raise InputDataError(f"The 'params' argument of ClassifierModel must have shape ({X.shape[-1] + 1},) "
+                                 f"for features of shape {X.shape}. Got {p.shape}.")
+        if not np.isfinite(p).all():
+            # 1[x·w + b >= 0] maps NaN to 0: NaN parameters would look like a classifier that rejects all.
+            raise InvalidParameterError("params", "ClassifierModel", "finite", p.tolist())
         return np.asarray(X @ p[:-1] + p[-1])
 
     def predict(self, params: np.ndarray, data: Data) -> np.ndarray:
@@ -167,8 +178,11 @@ class ThresholdDecision:
 
     def __post_init__(self) -> None:
         check_int(self.n_grid, "n_grid", "ThresholdDecision", 2)
-        if self.thresholds is not None and len(self.thresholds) == 0:
-            raise InputDataError("ThresholdDecision.thresholds must be non-empty (or None).")
+        if self.thresholds is not None:
+            if len(self.thresholds) == 0:
+                raise InputDataError("The 'thresholds' parameter of ThresholdDecision must be non-empty (or None).")
+            for t in self.thresholds:
+                check_in_range(t, "thresholds", "ThresholdDecision")
 
     def candidate_params(self, data: Data) -> list[np.ndarray]:
         if self.thresholds is not None:
@@ -182,7 +196,13 @@ class ThresholdDecision:
 
     def predict(self, params: np.ndarray, data: Data) -> np.ndarray:
         s = _column(data, self.score, "ThresholdDecision").astype(float)
-        return (s >= float(np.asarray(params).ravel()[0])).astype(float)
+        p = as_float_array(params, "params", "ThresholdDecision").ravel()
+        if p.shape != (1,):
+            raise InvalidParameterError("params", "ThresholdDecision", "one threshold, shape (1,)", params)
+        if not np.isfinite(p[0]):
+            # s >= NaN is False everywhere: a NaN threshold would read as "accept no one".
+            raise InvalidParameterError("params", "ThresholdDecision", "a finite threshold", float(p[0]))
+        return (s >= p[0]).astype(float)
 
     def loss(self, params: np.ndarray, data: Data) -> float:
         accept = self.predict(params, data)

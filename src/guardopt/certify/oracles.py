@@ -36,11 +36,16 @@ def weighted_mean_std(values: np.ndarray, weights: np.ndarray) -> tuple[float, f
     n = float(weights.sum())
     if n <= 0:
         return 0.0, math.nan, math.nan
-    mean = float(np.dot(weights, values) / n)
-    if n < 2:
-        return n, mean, math.nan
-    var = float(np.dot(weights, (values - mean) ** 2) / (n - 1.0))
-    return n, mean, math.sqrt(max(var, 0.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        # Values near the float64 limit overflow to a non-finite mean (NaN: the bound fails closed)
+        # or an infinite sd (an infinite radius): never a finite bound that is too small.
+        mean = float(np.dot(weights, values) / n)
+        if not math.isfinite(mean):
+            return n, math.nan, math.nan
+        if n < 2:
+            return n, mean, math.nan
+        var = float(np.dot(weights, (values - mean) ** 2) / (n - 1.0))
+    return n, mean, math.sqrt(max(var, 0.0)) if not math.isnan(var) else math.inf
 
 
 def radius(bound: str, n: float, sd: float, delta: float, base: Mean) -> float:
@@ -86,8 +91,8 @@ def safety_oracle(predictions: np.ndarray, data: Data, bound: str) -> Oracle:
         key = (id(base), side, delta)
         if key not in cache:
             v, w = base.values(predictions, data)
-            if np.isnan(v[w > 0]).any():
-                cache[key] = math.nan
+            if not np.isfinite(v[w > 0]).all():
+                cache[key] = math.nan  # NaN or infinite values: no bound, the test fails closed
             elif bound == "hoeffding" and base.low is not None and base.high is not None and (
                 (v[w > 0] < base.low).any() or (v[w > 0] > base.high).any()
             ):

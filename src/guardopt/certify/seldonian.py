@@ -48,6 +48,7 @@ from guardopt.core.errors import (
     GuardoptError,
     InputDataError,
     InsufficientDataError,
+    as_float_array,
     check_choice,
     check_in_range,
     check_int,
@@ -300,7 +301,14 @@ class Seldonian:
         deltas = self.constraint_deltas(cons)
 
         def evaluate(theta: np.ndarray) -> tuple[float, tuple[float, ...], float]:
-            pred = np.asarray(model.predict(theta, candidate_data), dtype=float)
+            theta = as_float_array(theta, "params", "Seldonian.select_candidate")
+            # A non-finite candidate or output is predicted to fail, so it is never chosen over one
+            # that can pass (and the safety test refuses it anyway).
+            if not np.isfinite(theta).all():
+                return math.inf, (math.nan,) * len(cons), math.inf
+            pred = _predictions(model, theta, candidate_data, "Seldonian.select_candidate")
+            if not np.isfinite(pred).all():
+                return math.inf, (math.nan,) * len(cons), math.inf
             oracle = predicted_oracle(pred, candidate_data, self.bound, ratio, self.inflation)
             ubs = tuple(c.upper_bound(oracle, d) for c, d in zip(cons, deltas))
             excess = [u - c.threshold if not math.isnan(u) else math.inf for u, c in zip(ubs, cons)]
@@ -335,14 +343,27 @@ class Seldonian:
         cons = _as_constraints(constraints)
         _check_data(safety_data)
         n_s = _size(safety_data)
-        theta = np.asarray(params, dtype=float)
+        theta = as_float_array(params, "params", "Seldonian.test")
         check_counts(_all_bases(cons), safety_data, _rows(safety_data), self.bound, "The safety set")
-        pred = np.asarray(model.predict(theta, safety_data), dtype=float)
+        predicted = candidate.predicted_upper_bounds if candidate is not None else (math.nan,) * len(cons)
+        deltas = self.constraint_deltas(cons)
+
+        def refuse(why: str) -> NoSolutionFound:
+            # Nothing is bounded: every constraint fails with a NaN bound (fail closed).
+            reports = tuple(BoundReport(c.name, c.threshold, math.nan, math.nan, p, d, c.n_events, False)
+                            for c, d, p in zip(cons, deltas, predicted))
+            return NoSolutionFound(f"{why}; failing closed", reports, reports, theta, candidate, 0, n_s)
+
+        if not np.isfinite(theta).all():
+            # e.g. a NaN threshold or weight: 1[x·w + b >= 0] maps NaN to 0, so a parity gap reads 0.
+            return refuse(f"the parameters {theta.tolist()!r} are not all finite")
+        pred = _predictions(model, theta, safety_data, "Seldonian.test")
+        if not np.isfinite(pred).all():
+            return refuse(f"{int((~np.isfinite(pred)).sum())} of {pred.size} model outputs are NaN or infinite")
         oracle = safety_oracle(pred, safety_data, self.bound)
         means = plug_in_means(pred, safety_data)
-        predicted = candidate.predicted_upper_bounds if candidate is not None else (math.nan,) * len(cons)
         reports = []
-        for c, d, p in zip(cons, self.constraint_deltas(cons), predicted):
+        for c, d, p in zip(cons, deltas, predicted):
             ub = c.upper_bound(oracle, d)
             passed = bool(not math.isnan(ub) and ub <= c.threshold)
             reports.append(BoundReport(c.name, c.threshold, float(c.expr.plug_in(means)), ub, p, d, c.n_events,
@@ -387,6 +408,16 @@ class Seldonian:
 # ---------------------------------------------------------------------------------- data helpers
 
 
+def _predictions(model: CertifiableModel, theta: np.ndarray, data: Data, owner: str) -> np.ndarray:
+    """The model's per-row outputs, checked to be one real number per row."""
+    pred = as_float_array(model.predict(theta, data), f"output of {type(model).__name__}.predict", owner)
+    rows = _rows(data)
+    if pred.ndim == 0 or pred.shape[0] != rows:
+        raise InputDataError(f"The 'output of {type(model).__name__}.predict' argument of {owner} must have "
+                             f"{rows} rows, one output per data row. Got shape {pred.shape} instead.")
+    return pred
+
+
 def _as_constraints(constraints: Constraint | Sequence[Constraint]) -> list[Constraint]:
     cons = [constraints] if isinstance(constraints, Constraint) else list(constraints)
     if not cons or not all(isinstance(c, Constraint) for c in cons):
@@ -414,8 +445,8 @@ def _check_data(data: Data) -> int:
             n = arr.shape[0]
         elif arr.shape[0] != n:
             raise InputDataError(f"Data column {key!r} has {arr.shape[0]} rows; others have {n}.")
-        if arr.dtype.kind in "fc" and np.isnan(arr).any():
-            raise InputDataError(f"Data column {key!r} contains NaN; remove or impute it first.")
+        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+            raise InputDataError(f"Data column {key!r} contains NaN or infinite values; remove or impute them first.")
     if WEIGHT_KEY in data:
         w = np.asarray(data[WEIGHT_KEY], dtype=float)
         if (w < 0).any() or not np.isfinite(w).all() or (w != np.round(w)).any():

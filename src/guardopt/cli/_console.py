@@ -6,7 +6,7 @@ import math
 
 from rich.console import Console
 
-from guardopt.reproduce.spec import Evidence, Status, Verdict
+from guardopt.reproduce.spec import Evidence, Outcome, Status, Verdict
 
 STYLE = {Status.HOLDS: "bold green", Status.FAILS: "bold red", Status.INCONCLUSIVE: "bold yellow"}
 
@@ -31,8 +31,12 @@ def verdict_text(verdict: Verdict | None, error: str | None = None) -> str:
 
 
 def evidence_mark(e: Evidence) -> str:
-    """✓ or ✗ with colour."""
-    return "[green]✓[/]" if e.passed else "[red]✗[/]"
+    """✓ for a real pass, ✗ for a failure, and the word for a VACUOUS or INCONCLUSIVE check (never a pass)."""
+    if e.outcome is Outcome.PASS:
+        return "[green]✓[/]"
+    if e.outcome is Outcome.FAIL:
+        return "[red]✗[/]"
+    return f"[yellow]{e.outcome.value if e.outcome else '?'}[/]"
 
 
 def last_line(text: str | None) -> str:

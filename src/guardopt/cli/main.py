@@ -87,11 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_report.add_argument("names", nargs="*", metavar="NAME", help="reproductions (default: all)")
     p_report.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
-                          help=f"SQLite file holding the results (default {DEFAULT_STORE})")
+                          help=f"SQLite file holding the results, or a folder of exported evidence "
+                               f"(*.jsonl.gz) (default {DEFAULT_STORE})")
     p_report.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                           help=f"output folder (default {DEFAULT_OUT})")
     p_report.add_argument("--scale", choices=("quick", "full"), default=None,
                           help="which stored scale to report (default: full when stored, else quick)")
+    p_report.add_argument("--evidence", default=None, metavar="DIR",
+                          help="also export the reported scale's stored cells to DIR/<name>.jsonl.gz "
+                               "(the evidence committed beside reports/; --store DIR reads it back)")
     p_report.set_defaults(handler="guardopt.cli.report_cmd")
 
     p_study = sub.add_parser(

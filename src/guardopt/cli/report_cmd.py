@@ -10,6 +10,8 @@ from guardopt.cli.reproduce_cmd import unknown_message
 from guardopt.core.errors import GuardoptError
 from guardopt.reproduce.registry import UnknownReproductionError, discover
 from guardopt.reproduce.report import write_reports
+from guardopt.reproduce.runner import current_rows
+from guardopt.reproduce.store import export_evidence, open_store
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -25,6 +27,22 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except GuardoptError as exc:
         err.print(f"[red]error:[/] {exc}")
         return 1
+    except OSError as exc:  # an unwritable or non-folder --out: a message, not a traceback
+        err.print(f"[red]error:[/] cannot write the reports to --out {args.out}: {exc.strerror or exc}")
+        return 1
+    if args.evidence:
+        # Only the rows the reports were computed from (current grid and settings): stale rows of an
+        # earlier version of a reproduction are not evidence.
+        try:
+            with open_store(args.store) as db:
+                written = [
+                    export_evidence(args.evidence, e.name, current_rows(db, registry.select([e.name])[0], e.scale)[0])
+                    for e in entries if e.scale is not None
+                ]
+            out.print(f"Evidence: {sum(p is not None for p in written)} files in {args.evidence}")
+        except (GuardoptError, OSError) as exc:
+            err.print(f"[red]error:[/] cannot export the evidence: {exc}")
+            return 1
     for e in entries:
         if e.scale is None:
             out.print(f"{e.name}: not run")

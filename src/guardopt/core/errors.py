@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class GuardoptError(Exception):
@@ -68,7 +71,10 @@ def check_in_range(
     expected = f"a real number in {left}{_fmt(low)}, {_fmt(high)}{right}"
     if isinstance(value, bool) or (not isinstance(value, (int, float)) and not hasattr(value, "__float__")):
         raise InvalidParameterError(param, owner, expected, value)
-    x = float(value)
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # an array of several numbers, a huge int
+        raise InvalidParameterError(param, owner, expected, value) from exc
     if math.isnan(x):
         raise InvalidParameterError(param, owner, expected, value)
     too_low = x <= low if low_open else x < low
@@ -96,6 +102,59 @@ def check_choice(value: Any, param: str, owner: str, options: Collection[Any]) -
         shown = ", ".join(repr(o) for o in options)
         raise InvalidParameterError(param, owner, f"one of {{{shown}}}", value)
     return value
+
+
+def as_float_array(value: Any, param: str, owner: str, *, finite: bool = False, min_size: int = 0) -> np.ndarray:
+    """Convert array-like data to a float array, or raise `InputDataError` naming ``param``.
+
+    Numbers and booleans convert; strings, bytes, complex numbers, dates, ragged nestings and
+    objects that are not numbers do not (numpy would raise its own ``ValueError`` deep inside a
+    bound, or silently drop an imaginary part).
+
+    Args:
+        value: The data.
+        param: The argument's name, for the message.
+        owner: The function that owns it, for the message.
+        finite: Also refuse NaN and infinite entries.
+        min_size: Refuse arrays with fewer entries.
+    """
+    import numpy as np
+
+    def fail(why: str) -> InputDataError:
+        return InputDataError(f"The {param!r} argument of {owner} must be {why}. Got {_short(value)} instead.")
+
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # ragged nesting, objects numpy cannot hold
+        raise fail("an array of real numbers") from exc
+    if raw.dtype.kind not in "biufO":
+        raise fail("an array of real numbers")
+    try:
+        arr = raw.astype(float)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an int beyond float64
+        raise fail("an array of real numbers") from exc
+    if arr.size < min_size:
+        raise fail(f"an array of at least {min_size} real numbers")
+    if finite and not np.isfinite(arr).all():
+        raise fail("an array of finite real numbers (no NaN or infinity)")
+    return arr
+
+
+def to_float(value: Any) -> float:
+    """``float(value)``, or NaN when ``value`` is not a real number (a string, None, an array of several).
+
+    For hot paths that check finiteness next anyway: the NaN then takes the usual error path
+    instead of ``float()`` raising its own ``TypeError`` or ``ValueError``.
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _is_integral(value: Any) -> bool:

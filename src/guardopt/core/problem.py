@@ -11,7 +11,7 @@ import numpy as np
 
 from guardopt.core.errors import InvalidParameterError
 from guardopt.core.space import Space
-from guardopt.core.trial import Trial, TrialState
+from guardopt.core.trial import Trial, TrialState, is_finite_number
 
 Direction = Literal["minimize", "maximize"]
 ConstraintSpec = tuple[Literal["<=", ">="], float]
@@ -35,12 +35,19 @@ class ProblemSpec:
         if self.direction not in ("minimize", "maximize"):
             raise InvalidParameterError("direction", "Study", "'minimize' or 'maximize'", self.direction)
         checked: dict[str, ConstraintSpec] = {}
+        if not isinstance(self.constraints, Mapping):
+            raise InvalidParameterError("constraints", "Study", "a mapping of name -> (op, threshold)",
+                                        self.constraints)
         for name, spec in dict(self.constraints).items():
+            # Names are JSON object keys in a storage: a non-string name would come back as a string
+            # after Study.load, so the live and the reloaded study would disagree.
+            if not isinstance(name, str) or not name:
+                raise InvalidParameterError("constraints", "Study", "names that are non-empty strings", name)
             if name == "value":
                 raise InvalidParameterError("constraints", "Study", "names other than 'value'", name)
             ok = isinstance(spec, (tuple, list)) and len(spec) == 2 and spec[0] in ("<=", ">=")
-            if not ok or isinstance(spec[1], bool) or not isinstance(spec[1], (int, float)) or not math.isfinite(
-                float(spec[1])
+            if not ok or isinstance(spec[1], bool) or not is_finite_number(spec[1]) or not isinstance(
+                spec[1], (int, float)
             ):
                 raise InvalidParameterError(
                     f"constraints[{name!r}]", "Study", "a pair ('<=' or '>=', finite threshold)", spec
@@ -87,10 +94,20 @@ class ProblemSpec:
 
     @staticmethod
     def from_dict(d: Mapping[str, object]) -> ProblemSpec:
+        """Inverse of `to_dict`.
+
+        Raises:
+            InvalidParameterError: ``d`` is not such a description (naming the entry).
+        """
+        if not isinstance(d, Mapping) or "space" not in d:
+            raise InvalidParameterError("d", "ProblemSpec.from_dict", "a mapping with 'space' and 'direction'", d)
         cons = d.get("constraints") or {}
-        assert isinstance(cons, Mapping)
+        if not isinstance(cons, Mapping) or not all(isinstance(v, (list, tuple)) and len(v) == 2
+                                                    for v in cons.values()):
+            raise InvalidParameterError("constraints", "ProblemSpec.from_dict",
+                                        "a mapping of name -> [op, threshold]", cons)
         return ProblemSpec(
             Space.from_dict(d["space"]),  # type: ignore[arg-type]
-            d["direction"],  # type: ignore[arg-type]
-            {k: (v[0], float(v[1])) for k, v in cons.items()},
+            d.get("direction"),  # type: ignore[arg-type]
+            {k: (v[0], v[1]) for k, v in cons.items()},
         )

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from guardopt.core.errors import InvalidParameterError
+
 SeedLike = int | np.random.Generator | None
 
 
-def make_rng(seed: SeedLike) -> np.random.Generator:
-    """Return a `numpy.random.Generator` for a seed, or the Generator itself when one is given."""
+def make_rng(seed: SeedLike, owner: str = "make_rng") -> np.random.Generator:
+    """Return a `numpy.random.Generator` for a seed, or the Generator itself when one is given.
+
+    Raises:
+        InvalidParameterError: ``seed`` is not None, a non-negative integer, a `SeedSequence` or a
+            Generator (numpy's own error would not say which argument was wrong).
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidParameterError("seed", owner, "None, a non-negative integer or a numpy Generator", seed)
+    return np.random.default_rng(int(seed))
 
 
 def derive_seed(seed: int | None, *keys: int | str) -> int | None:

@@ -8,16 +8,18 @@ back to valid parameters (integers rounded, a choice's block read by argmax).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
 from guardopt.core.seeding import SeedLike, make_rng
 
 Params = dict[str, Any]
+# More points than any list of parameter dicts can hold; beyond it numpy fails with its own error.
+_MAX_POINTS = 2**31
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,21 @@ class Choice:
     options: tuple[Any, ...]
 
     def __init__(self, options: Sequence[Any]) -> None:
+        # A string is a sequence of its characters and a set or a mapping has no fixed order
+        # (string hashes are salted per process): none of them is a list of options.
+        if isinstance(options, (str, bytes, Mapping, set, frozenset)) or not isinstance(options, Iterable):
+            raise InvalidParameterError("options", "Choice", "a list or tuple of options", options)
         opts = tuple(options)
         if len(opts) == 0:
             raise InvalidParameterError("options", "Choice", "a non-empty sequence", list(options))
-        if len(set(map(repr, opts))) != len(opts):
-            raise InvalidParameterError("options", "Choice", "distinct values", list(options))
+        if any(isinstance(o, float) and math.isnan(o) for o in opts):
+            raise InvalidParameterError("options", "Choice", "options without NaN (NaN never equals itself)",
+                                        list(options))
+        if not _distinct(opts):
+            # 1 == 1.0 == True: options that compare equal could never all be chosen (encode finds
+            # the first) and would merge after a storage round trip.
+            raise InvalidParameterError("options", "Choice", "distinct values (no two comparing equal)",
+                                        list(options))
         object.__setattr__(self, "options", opts)
 
     @property
@@ -208,17 +220,20 @@ class Space:
 
     def decode(self, u: np.ndarray) -> Params:
         """Decode a point of the unit cube (shape ``(dim,)``) to valid parameters."""
-        arr = np.asarray(u, dtype=float)
+        arr = as_float_array(u, "u", "Space.decode")
         if arr.shape != (self.dim,):
-            raise InputDataError(f"An encoded point must have shape ({self.dim},). Got {arr.shape} instead.")
+            raise InputDataError(
+                f"The 'u' argument of Space.decode must be an encoded point of shape ({self.dim},). "
+                f"Got shape {arr.shape} instead."
+            )
         arr = np.clip(np.nan_to_num(arr, nan=0.5), 0.0, 1.0)
         return {n: p.decode(arr[self._slices[n]]) for n, p in self.params.items()}
 
     def sample(self, n: int, seed: SeedLike = None) -> list[Params]:
         """Draw ``n`` parameter sets uniformly (in the encoded scale: log-uniform where ``log=True``)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise InvalidParameterError("n", "Space.sample", "a non-negative integer", n)
-        rng = make_rng(seed)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= _MAX_POINTS:
+            raise InvalidParameterError("n", "Space.sample", f"an integer in [0, {_MAX_POINTS}]", n)
+        rng = make_rng(seed, "Space.sample")
         return [self.decode(u) for u in self._random_cube(n, rng)]
 
     def _random_cube(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -239,8 +254,8 @@ class Space:
         scale); a `Choice` column picks option ``floor(u * n_options)``, so options are balanced too.
         The first ``2**m >= n`` points of the sequence are drawn and the first ``n`` kept.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise InvalidParameterError("n", "Space.sobol", "a non-negative integer", n)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= _MAX_POINTS:
+            raise InvalidParameterError("n", "Space.sobol", f"an integer in [0, {_MAX_POINTS}]", n)
         if n == 0:
             return []
         from scipy.stats import qmc  # scipy.stats takes ~1 s to import; only designs need it
@@ -274,13 +289,29 @@ class Space:
 
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> Space:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict`.
+
+        Raises:
+            InvalidParameterError: ``data`` is not such a description (naming the entry).
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidParameterError("data", "Space.from_dict", "a mapping of name -> parameter description",
+                                        data)
+        needs = {"real": ("low", "high"), "integer": ("low", "high"), "choice": ("options",)}
         params: dict[str, Parameter] = {}
         for name, d in data.items():
-            if d["type"] == "real":
-                params[name] = Real(d["low"], d["high"], d["log"])
-            elif d["type"] == "integer":
-                params[name] = Integer(d["low"], d["high"], d["log"])
+            kind = d.get("type") if isinstance(d, Mapping) else None
+            if not isinstance(kind, str) or kind not in needs:
+                raise InvalidParameterError(f"data[{name!r}]['type']", "Space.from_dict",
+                                            "one of 'real', 'integer', 'choice'", kind)
+            missing = [k for k in needs[kind] if k not in d]
+            if missing:
+                raise InvalidParameterError(f"data[{name!r}]", "Space.from_dict",
+                                            f"a {kind} description with {missing}", d)
+            if kind == "real":
+                params[name] = Real(d["low"], d["high"], bool(d.get("log", False)))
+            elif kind == "integer":
+                params[name] = Integer(d["low"], d["high"], bool(d.get("log", False)))
             else:
                 params[name] = Choice(d["options"])
         return Space(params)
@@ -298,8 +329,25 @@ def _is_real(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return math.isfinite(float(value))
+        try:
+            return math.isfinite(float(value))
+        except OverflowError:  # an int beyond float64
+            return False
     return False
+
+
+def _distinct(options: tuple[Any, ...]) -> bool:
+    if len(set(map(repr, options))) != len(options):
+        return False
+    for i, a in enumerate(options):
+        for b in options[i + 1:]:
+            try:
+                same = bool(a == b)
+            except (TypeError, ValueError):  # e.g. arrays compared element-wise
+                same = False
+            if same:
+                return False
+    return True
 
 
 def _check_bounds(low: Any, high: Any, log: bool, owner: str) -> None:
@@ -309,6 +357,9 @@ def _check_bounds(low: Any, high: Any, log: bool, owner: str) -> None:
         raise InvalidParameterError("high", owner, "a finite number", high)
     if not float(high) > float(low):
         raise InvalidParameterError("high", owner, f"greater than low={low!r}", high)
+    if not math.isfinite(float(high) - float(low)):
+        # Real(-1e308, 1e308): the width overflows, every sample decodes to an end and encode is NaN.
+        raise InvalidParameterError("high", owner, f"such that high - low is finite (low={low!r})", high)
     if log and float(low) <= 0:
         raise InvalidParameterError("low", owner, "> 0 when log=True", low)
 

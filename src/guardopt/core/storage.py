@@ -49,9 +49,14 @@ def _owner() -> dict[str, Any]:
 
 def _owner_gone(owner: Mapping[str, Any] | None) -> bool:
     """True when the process that asked a RUNNING trial is known to be dead (same host only)."""
-    if not owner or owner.get("host") != socket.gethostname():
+    if not isinstance(owner, Mapping) or owner.get("host") != socket.gethostname():
         return False
-    pid = int(owner.get("pid", -1))
+    try:
+        pid = int(owner.get("pid", -1))
+    except (TypeError, ValueError):  # a damaged record: never judge a trial orphaned on it
+        return False
+    if pid <= 0:  # os.kill(0 or -1, 0) would probe a process group, not one process
+        return False
     if pid == os.getpid():
         return False
     try:
@@ -257,8 +262,30 @@ class SQLiteStorage(Storage):
         except sqlite3.Error as exc:
             raise StorageError(f"Reading {self.path} failed: {exc}") from exc
 
+    def _dumps(self, data: Any, what: str) -> str:
+        try:
+            return dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"{what} cannot be stored in {self.path} as JSON: {exc}") from exc
+
+    def _loads(self, text: Any, what: str) -> Any:
+        # A guardopt database edited by hand or damaged on disk: say where, never a raw JSONDecodeError.
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"The stored {what} in {self.path} is not valid JSON ({exc}); the database "
+                               "is corrupted.") from exc
+
+    def _trial(self, text: Any, name: str) -> Trial:
+        data = self._loads(text, f"trial of study {name!r}")
+        try:
+            return Trial.from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StorageError(f"A stored trial of study {name!r} in {self.path} is malformed ({exc!r}); the "
+                               "database is corrupted.") from exc
+
     def create_or_get(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-        text = dumps(spec)
+        text = self._dumps(spec, "The study's problem")
         self._transaction("Creating a study", lambda c: c.execute(
             "INSERT OR IGNORE INTO studies (name, spec) VALUES (?, ?)", (name, text)))
         stored = self.get_spec(name)
@@ -267,7 +294,13 @@ class SQLiteStorage(Storage):
 
     def get_spec(self, name: str) -> dict[str, Any] | None:
         rows = self._read("SELECT spec FROM studies WHERE name=?", (name,))
-        return None if not rows else dict(json.loads(rows[0][0]))
+        if not rows:
+            return None
+        spec = self._loads(rows[0][0], f"problem of study {name!r}")
+        if not isinstance(spec, dict):
+            raise StorageError(f"The stored problem of study {name!r} in {self.path} is not a JSON object; the "
+                               "database is corrupted.")
+        return spec
 
     def study_names(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM studies ORDER BY name", ())]
@@ -282,21 +315,21 @@ class SQLiteStorage(Storage):
             data = t.to_dict()
             data["owner"] = _owner()
             conn.execute("INSERT INTO trials (study, number, state, data) VALUES (?, ?, ?, ?)",
-                         (name, t.number, t.state.value, dumps(data)))
+                         (name, t.number, t.state.value, self._dumps(data, "The trial's context")))
             return t
 
         trial: Trial = self._transaction("Allocating a trial", body)
         return trial
 
     def finish_trial(self, name: str, trial: Trial) -> None:
-        text = dumps(trial.to_dict())
+        text = self._dumps(trial.to_dict(), f"Trial {trial.number}")
         self._transaction("Storing a finished trial", lambda c: c.execute(
             "UPDATE trials SET state=?, data=? WHERE study=? AND number=?",
             (trial.state.value, text, name, trial.number)))
 
     def trials(self, name: str, from_number: int = 0) -> list[Trial]:
         rows = self._read("SELECT data FROM trials WHERE study=? AND number>=? ORDER BY number", (name, from_number))
-        return [Trial.from_dict(json.loads(r[0])) for r in rows]
+        return [self._trial(r[0], name) for r in rows]
 
     def count_trials(self, name: str) -> int:
         rows = self._read(
@@ -308,7 +341,7 @@ class SQLiteStorage(Storage):
 
     def get_trial(self, name: str, number: int) -> Trial | None:
         rows = self._read("SELECT data FROM trials WHERE study=? AND number=?", (name, number))
-        return Trial.from_dict(json.loads(rows[0][0])) if rows else None
+        return self._trial(rows[0][0], name) if rows else None
 
     def fail_orphans(self, name: str) -> list[Trial]:
         def body(conn: sqlite3.Connection) -> list[Trial]:
@@ -316,16 +349,16 @@ class SQLiteStorage(Storage):
             rows = conn.execute("SELECT data FROM trials WHERE study=? AND state=?",
                                 (name, TrialState.RUNNING.value)).fetchall()
             for (text,) in rows:
-                data = json.loads(text)
-                owner = data.get("owner")
-                if not _owner_gone(owner):
+                data = self._loads(text, f"trial of study {name!r}")
+                owner = data.get("owner") if isinstance(data, dict) else None
+                if owner is None or not _owner_gone(owner):
                     continue
-                t = Trial.from_dict(data).finished(
+                t = self._trial(text, name).finished(
                     state=TrialState.FAILED,
                     failure_reason=f"{INTERRUPTED_PREFIX} the process that ran it (pid {owner['pid']}) died",
                 )
                 conn.execute("UPDATE trials SET state=?, data=? WHERE study=? AND number=?",
-                             (t.state.value, dumps(t.to_dict()), name, t.number))
+                             (t.state.value, self._dumps(t.to_dict(), f"Trial {t.number}"), name, t.number))
                 out.append(t)
             return out
 

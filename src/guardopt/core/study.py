@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import GuardoptError, InputDataError, InvalidParameterError
+from guardopt.core.errors import InputDataError, InvalidParameterError
 from guardopt.core.executors import make_executor
 from guardopt.core.optimizer import Optimizer, RandomSearch
 from guardopt.core.problem import ConstraintSpec, Direction, ProblemSpec
@@ -162,11 +162,21 @@ class Study:
         """Ask for ``n`` distinct parameter sets at once (a batch for parallel evaluation)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise InvalidParameterError("n", "Study.ask_batch", "a positive integer", n)
+        if context is not None:
+            # Checked before anything is stored: a context a storage cannot hold would otherwise
+            # fail inside the storage, after the optimizer has already been asked.
+            if not isinstance(context, Mapping):
+                raise InvalidParameterError("context", "Study.ask", "None or a mapping of name -> JSON value",
+                                            context)
+            _check_json(context, "context", "Study.ask")
         with self._lock:
             self._sync()
             params = self.optimizer.ask(n, context)
-            if len(params) != n:
-                raise GuardoptError(f"{type(self.optimizer).__name__}.ask({n}) returned {len(params)} points.")
+            if not isinstance(params, (list, tuple)) or len(params) != n:
+                got = f"{len(params)} points" if isinstance(params, (list, tuple)) else repr(params)
+                raise InvalidParameterError(
+                    "optimizer", "Study.ask", f"an optimizer whose ask({n}) returns a list of {n} parameter "
+                    f"mappings ({type(self.optimizer).__name__}.ask returned {got})", type(self.optimizer).__name__)
             checked = [self.space.validate(p) for p in params]  # all valid before any is stored
             return [self.storage.new_trial(self.name, p, context) for p in checked]
 
@@ -228,6 +238,9 @@ class Study:
             return trial.finished(state=TrialState.FAILED,
                                   failure_reason=f"{type(result).__name__}: {result}")
         obs = self._to_observation(result)
+        if not isinstance(obs.user_attrs, Mapping):
+            raise InputDataError(f"The 'user_attrs' of a Study.tell result must be a mapping. Got {obs.user_attrs!r}.")
+        _check_json(obs.user_attrs, "user_attrs", "Study.tell")
         if not is_finite_number(obs.value):
             return trial.finished(state=TrialState.FAILED, constraints=dict(obs.constraints),
                                   user_attrs=dict(obs.user_attrs),
@@ -466,6 +479,20 @@ class _Budget:
             return max(0, min(wanted, self.n_trials - self.submitted))
         assert self.until is not None
         return max(0, min(wanted, self.until - self._used()))
+
+
+def _check_json(value: Mapping[str, Any], param: str, owner: str) -> None:
+    """Raise `InputDataError` naming ``param`` when a storage could not hold ``value`` as JSON.
+
+    Every storage is held to what SQLite can store, so a study behaves the same in memory and on
+    disk, and after `Study.load`.
+    """
+    try:
+        dumps(dict(value))
+    except (TypeError, ValueError) as exc:  # unknown types, circular references
+        raise InputDataError(f"The {param!r} argument of {owner} must hold JSON values only: {exc}") from exc
+    if not all(isinstance(k, str) for k in value):
+        raise InputDataError(f"The {param!r} argument of {owner} must have string keys. Got {list(value)!r}.")
 
 
 def _normalize(d: Mapping[str, Any]) -> dict[str, Any]:

@@ -119,5 +119,5 @@ def is_finite_number(x: Any) -> bool:
         return False
     try:
         return math.isfinite(float(x))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond float64
         return False

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InsufficientDataError, check_choice, check_in_range
+from guardopt.core.errors import InputDataError, InsufficientDataError, as_float_array, check_choice, check_in_range
 from guardopt.uncertainty.bounds import empirical_bernstein, hoeffding, student_t
 
 BoundKind = Literal["ttest", "hoeffding", "bernstein"]
@@ -69,13 +69,14 @@ def safety_test(samples: Any, threshold: float, delta: float, bound: BoundKind =
     check_in_range(delta, "delta", "safety_test", 0.0, 1.0)
     check_choice(bound, "bound", "safety_test", ("ttest", "hoeffding", "bernstein"))
     thr = check_in_range(threshold, "threshold", "safety_test")
-    x = np.asarray(samples, dtype=float).ravel()
+    x = as_float_array(samples, "samples", "safety_test").ravel()
     n = int(x.size)
     if n < 2:
         raise InsufficientDataError(f"safety_test needs at least 2 samples. Got {n} instead.")
-    if np.isnan(x).any():
+    if not np.isfinite(x).all():
+        # -inf costs would drag the bound down to -inf and pass: non-finite data never passes.
         return Verdict(False, float("nan"), thr, n, bound, delta,
-                       f"{int(np.isnan(x).sum())} of {n} cost samples are NaN; failing closed")
+                       f"{int((~np.isfinite(x)).sum())} of {n} cost samples are NaN or infinite; failing closed")
     if bound == "ttest":
         ub = float(student_t(x, delta, side="upper").upper)
     else:
@@ -84,11 +85,16 @@ def safety_test(samples: Any, threshold: float, delta: float, bound: BoundKind =
                 f"The 'low' and 'high' arguments of safety_test must give the cost's known range for the "
                 f"{bound!r} bound. Got low={low!r}, high={high!r} instead."
             )
+        low = check_in_range(low, "low", "safety_test")
+        high = check_in_range(high, "high", "safety_test")
         if (x < low).any() or (x > high).any():
             return Verdict(False, float("nan"), thr, n, bound, delta,
                            f"costs outside the declared range [{low}, {high}]; failing closed")
         make = hoeffding if bound == "hoeffding" else empirical_bernstein
         ub = float(make(x, delta, low, high, side="upper").upper)
+    if not np.isfinite(ub):
+        return Verdict(False, ub, thr, n, bound, delta,
+                       f"the {1 - delta:.0%} upper bound is {ub}, not a finite number; failing closed")
     passed = ub <= thr
     rel = "<=" if passed else ">"
     return Verdict(passed, ub, thr, n, bound, delta,

@@ -6,23 +6,38 @@ it, an upper bound on a cost) is for constraints, recommendations and releases.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_choice, check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_choice, check_in_range
 from guardopt.uncertainty.estimate import Estimate, FloatOrArray, _out
+
+
+def _estimate(est: Any, param: str, owner: str) -> Estimate:
+    if not isinstance(est, Estimate):
+        raise InvalidParameterError(param, owner, "an Estimate", est)
+    return est
+
+
+def _flag(value: Any, param: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(param, owner, "True or False", value)
+    return bool(value)
 
 
 def optimistic(est: Estimate, maximize: bool = True) -> FloatOrArray:
     """The most favourable plausible value: the upper bound when maximizing, the lower when minimizing."""
-    return est.upper if maximize else est.lower
+    _estimate(est, "est", "optimistic")
+    return est.upper if _flag(maximize, "maximize", "optimistic") else est.lower
 
 
 def pessimistic(est: Estimate, maximize: bool = True) -> FloatOrArray:
     """The least favourable plausible value: the lower bound when maximizing, the upper when minimizing."""
-    return est.lower if maximize else est.upper
+    _estimate(est, "est", "pessimistic")
+    return est.lower if _flag(maximize, "maximize", "pessimistic") else est.upper
 
 
 def feasible(residuals: Estimate | Sequence[Estimate], mode: Literal["optimistic", "pessimistic"] = "pessimistic",
@@ -39,9 +54,21 @@ def feasible(residuals: Estimate | Sequence[Estimate], mode: Literal["optimistic
         Boolean (array). A NaN bound is never feasible (fail closed).
     """
     check_choice(mode, "mode", "feasible", ("optimistic", "pessimistic"))
-    ests = [residuals] if isinstance(residuals, Estimate) else list(residuals)
+    if isinstance(residuals, Estimate):
+        ests = [residuals]
+    elif isinstance(residuals, Sequence) and not isinstance(residuals, (str, bytes)):
+        ests = list(residuals)
+    else:
+        raise InvalidParameterError("residuals", "feasible", "an Estimate or a sequence of Estimates", residuals)
     if not ests:
-        raise InputDataError("feasible needs at least one residual estimate.")
+        raise InputDataError("The 'residuals' argument of feasible needs at least one residual estimate.")
+    for i, e in enumerate(ests):
+        _estimate(e, f"residuals[{i}]", "feasible")
+    shapes = {e.shape for e in ests}
+    if len(shapes) > 1:
+        # Broadcasting (3,) against (2,) is numpy's error; (1,) against (3,) would be a silent one.
+        raise InputDataError(f"The 'residuals' argument of feasible must hold estimates of one shape. "
+                             f"Got shapes {[e.shape for e in ests]} instead.")
     ok: Any = True
     for e in ests:
         b = np.asarray(e.lower if mode == "optimistic" else e.upper, dtype=float)
@@ -56,7 +83,7 @@ def worst_case(samples: Any, axis: int = 0) -> FloatOrArray:
     Reference: Coste et al. (2024), "Reward Model Ensembles Help Mitigate Overoptimization", Eq. WCO.
     A NaN member makes the score NaN, which ranks below everything in a guarded choice.
     """
-    x = np.asarray(samples, dtype=float)
+    x = _members(samples, axis, "worst_case")
     return _out(np.min(x, axis=axis))
 
 
@@ -67,16 +94,29 @@ def uncertainty_weighted(samples: Any, lam: float, axis: int = 0) -> FloatOrArra
     best-of-n code.
     """
     check_in_range(lam, "lam", "uncertainty_weighted", 0.0, np.inf, low_open=False)
-    x = np.asarray(samples, dtype=float)
-    return _out(x.mean(axis=axis) - lam * x.var(axis=axis))
+    x = _members(samples, axis, "uncertainty_weighted")
+    with np.errstate(over="ignore", invalid="ignore"):
+        # An overflowing spread gives -inf (or NaN): the score ranks last, never first.
+        return _out(x.mean(axis=axis) - lam * x.var(axis=axis))
+
+
+def _members(samples: Any, axis: int, owner: str) -> np.ndarray:
+    """An ensemble's predictions with at least one member along ``axis``."""
+    x = as_float_array(samples, "samples", owner)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < max(x.ndim, 1):
+        raise InvalidParameterError("axis", owner, f"an axis of the {x.ndim}-D samples", axis)
+    if x.ndim == 0 or x.shape[axis] == 0:
+        raise InputDataError(f"The 'samples' argument of {owner} needs at least one ensemble member along axis "
+                             f"{axis}. Got shape {x.shape} instead.")
+    return x
 
 
 def _sorted(samples: Any, owner: str) -> np.ndarray:
-    x = np.asarray(samples, dtype=float)
+    x = as_float_array(samples, "samples", owner)
     if x.ndim != 1 or x.size == 0:
-        raise InputDataError(f"{owner} takes a non-empty 1-D array of samples. Got shape {x.shape}.")
+        raise InputDataError(f"The 'samples' argument of {owner} must be a non-empty 1-D array. Got shape {x.shape}.")
     if np.isnan(x).any():
-        raise InputDataError(f"{owner} got NaN samples.")
+        raise InputDataError(f"The 'samples' argument of {owner} holds NaN samples.")
     return np.sort(x)
 
 
@@ -110,9 +150,29 @@ def cvar(samples: Any, alpha: float, tail: Literal["lower", "upper"] = "lower") 
     check_in_range(alpha, "alpha", "cvar", 0.0, 1.0, high_open=False)
     check_choice(tail, "tail", "cvar", ("lower", "upper"))
     xs = _sorted(samples, "cvar")
-    if tail == "lower":
-        return _quantile_integral(xs, 0.0, alpha) / alpha
-    return _quantile_integral(xs, 1.0 - alpha, 1.0) / alpha
+    # Worst outcomes first. The upper tail is not integrated over [1 - alpha, 1]: for a small
+    # alpha, 1 - alpha rounds to 1 and the tail would vanish (a cost's CVaR reading 0).
+    return _tail_mean(xs if tail == "lower" else xs[::-1], alpha)
+
+
+def _tail_mean(worst_first: np.ndarray, alpha: float) -> float:
+    """Mean of the first ``alpha`` fraction of equally likely outcomes, the boundary atom split.
+
+    With ``m = alpha * n`` atoms in the tail, ``k = floor(m)`` of them whole (at most ``n - 1``):
+    ``(sum_{i<k} x_i + (m - k) x_k) / m``, written as ``x_k + sum_{i<k} (x_i - x_k) / m`` so that
+    equal outcomes give exactly their value, and a tiny ``alpha`` gives ``x_0``.
+    """
+    n = worst_first.size
+    m = alpha * n
+    k = min(math.floor(m), n - 1)
+    xk = worst_first[k]
+    if k == 0:
+        return float(xk)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(xk + np.sum(worst_first[:k] - xk) / m)
+    if math.isnan(value):  # infinite outcomes: inf - inf inside the sum; the plain mean is exact here
+        value = float((np.sum(worst_first[:k]) + (m - k) * xk) / m)
+    return value
 
 
 def mixed_var(samples: Any, breakpoints: Sequence[float], weights: Sequence[float]) -> float:
@@ -128,15 +188,17 @@ def mixed_var(samples: Any, breakpoints: Sequence[float], weights: Sequence[floa
         breakpoints: Increasing quantile levels in (0, 1], one per region's right end.
         weights: Non-negative weight of each region.
     """
-    b = np.asarray(breakpoints, dtype=float)
-    w = np.asarray(weights, dtype=float)
+    b = as_float_array(breakpoints, "breakpoints", "mixed_var", finite=True)
+    w = as_float_array(weights, "weights", "mixed_var", finite=True)
     if b.ndim != 1 or b.shape != w.shape or b.size == 0:
-        raise InputDataError("mixed_var needs equal-length, non-empty breakpoints and weights.")
+        raise InputDataError("The 'breakpoints' and 'weights' arguments of mixed_var must be equal-length and "
+                             f"non-empty. Got shapes {b.shape} and {w.shape}.")
     edges = np.concatenate([[0.0], b])
     if np.any(np.diff(edges) <= 0) or edges[-1] > 1.0:
-        raise InputDataError(f"mixed_var breakpoints must increase within (0, 1]. Got {list(b)}.")
+        raise InputDataError(f"The 'breakpoints' argument of mixed_var must increase within (0, 1]. Got {list(b)}.")
     if np.any(w < 0) or not np.any(w > 0):
-        raise InputDataError(f"mixed_var weights must be non-negative and not all zero. Got {list(w)}.")
+        raise InputDataError(
+            f"The 'weights' argument of mixed_var must be non-negative and not all zero. Got {list(w)}.")
     xs = _sorted(samples, "mixed_var")
     num = sum(wi * _quantile_integral(xs, a, c) for wi, a, c in zip(w, edges[:-1], edges[1:]))
     den = float(np.sum(w * np.diff(edges)))

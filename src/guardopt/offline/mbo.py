@@ -7,7 +7,9 @@ Methods (``OfflineConfig.method``):
   ascent on their mean or their minimum (Grad Mean / Grad Min; the minimum is the worst-case guard);
 - ``"coms"``: one MLP trained with the COMs conservative term (`guardopt.offline.coms`);
 - ``"ignite"``: one MLP trained with IGNITE's adaptive multiplier (`guardopt.offline.ignite`);
-- ``"ignite-fixed"``: IGNITE with a fixed multiplier (the paper's IGNITE-2).
+- ``"ignite-fixed"``: IGNITE with a fixed multiplier (the paper's IGNITE-2);
+- ``"coms-ignite"``: COMs with IGNITE's regularizer on top (IGNITE is model-agnostic: the same hook
+  is added to the COMs surrogate's training).
 
 Designs are normalized as Design-Bench's baselines do: discrete tokens become soft one-hot
 log-probabilities (0.6 on the token), then every input column and the targets are standardized with
@@ -70,7 +72,7 @@ class OfflineTask(Protocol):
     def score(self, proposals: np.ndarray) -> dict[str, float]: ...
 
 
-METHODS = ("grad", "grad-mean", "grad-min", "coms", "ignite", "ignite-fixed")
+METHODS = ("grad", "grad-mean", "grad-min", "coms", "ignite", "ignite-fixed", "coms-ignite")
 
 
 @dataclass(frozen=True)
@@ -217,11 +219,11 @@ def run_offline(task: OfflineTask, config: OfflineConfig | None = None, seed: in
         s = derive_seed(seed, "member", k) if n_models > 1 else seed
         model = make_mlp(codec.width, cfg.mlp, seed=s)
         sharp = cons = None
-        if cfg.method == "ignite":
+        if cfg.method in ("ignite", "coms-ignite"):
             sharp = SharpnessPenalty(model, cfg.ignite)
         elif cfg.method == "ignite-fixed":
             sharp = SharpnessPenalty(model, replace(cfg.ignite, adaptive=False))
-        elif cfg.method == "coms":
+        if cfg.method in ("coms", "coms-ignite"):
             cons = ConservativePenalty(model, cfg.coms)
         histories.append(train_regressor(model, x, y, cfg.train, seed=s, sharpness=sharp, conservative=cons))
         models.append(model)

@@ -75,14 +75,48 @@ class CellResult:
     curves: Mapping[str, Sequence[float]] = field(default_factory=dict)
 
 
+class Outcome(str, enum.Enum):
+    """What one check of a verdict found.
+
+    ``VACUOUS``: the check would pass, but only because the method returned nothing to check (a bound
+    that never certified, a rate over zero releases); it never counts as a pass.
+    ``INCONCLUSIVE``: the claim cannot be tested at this scale; the check is kept and says why.
+    """
+
+    PASS = "pass"
+    FAIL = "FAIL"
+    VACUOUS = "VACUOUS"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """One number that decided a verdict, with the threshold it was compared to."""
+    """One number that decided a verdict, with the threshold it was compared to.
+
+    ``passed`` is the comparison of ``value`` with ``threshold``; ``outcome`` (default: PASS or FAIL
+    from ``passed``) may instead say VACUOUS or INCONCLUSIVE, which never count as passes.
+    ``detail`` is free text shown beside the number (an interval, the counts behind a rate).
+    """
 
     check: str
     value: float
     threshold: float | None
     passed: bool
+    outcome: Outcome | None = None
+    detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            object.__setattr__(self, "outcome", Outcome.PASS if self.passed else Outcome.FAIL)
+        elif self.outcome is Outcome.PASS and not self.passed:
+            raise InvalidParameterError("outcome", "Evidence", "consistent with passed=False", self.outcome)
+        elif self.outcome is Outcome.FAIL and self.passed:
+            raise InvalidParameterError("outcome", "Evidence", "consistent with passed=True", self.outcome)
+
+    @property
+    def counts_as_pass(self) -> bool:
+        """True only for a real pass: a VACUOUS or INCONCLUSIVE check is not one."""
+        return self.outcome is Outcome.PASS
 
 
 @dataclass(frozen=True)
@@ -95,21 +129,27 @@ class Verdict:
 
     @staticmethod
     def from_evidence(evidence: Iterable[Evidence], summary: str = "", min_cells_ok: bool = True) -> Verdict:
-        """HOLDS when every check passed, FAILS when one did, INCONCLUSIVE when data is missing.
+        """FAILS when a check failed, else HOLDS when every check really passed, else INCONCLUSIVE.
 
-        A check whose value is NaN (no finished cells to compute it from) makes the verdict
-        INCONCLUSIVE rather than FAILS: the claim was not tested, so nothing can be said.
+        A failed check decides, even beside missing data: a claim that was contradicted is not
+        rescued by an untested one. Otherwise a check whose value is NaN (no finished cells to
+        compute it from), a VACUOUS check (nothing was returned to check) or an INCONCLUSIVE one
+        makes the verdict INCONCLUSIVE: the claim was not fully tested, so it does not hold.
         """
         ev = tuple(evidence)
-        if not min_cells_ok or not ev or any(math.isnan(e.value) for e in ev):
-            status = Status.INCONCLUSIVE
-        elif all(e.passed for e in ev):
-            status = Status.HOLDS
-        else:
+        if any(e.outcome is Outcome.FAIL and not math.isnan(e.value) for e in ev):
             status = Status.FAILS
+        elif not min_cells_ok or not ev or any(math.isnan(e.value) or not e.counts_as_pass for e in ev):
+            status = Status.INCONCLUSIVE
+        else:
+            status = Status.HOLDS
         if not summary:
-            n_ok = sum(e.passed for e in ev)
+            n_ok = sum(e.counts_as_pass for e in ev)
             summary = f"{n_ok} of {len(ev)} checks passed"
+            others = [f"{sum(e.outcome is o for e in ev)} {o.value}" for o in (Outcome.VACUOUS, Outcome.INCONCLUSIVE)
+                      if any(e.outcome is o for e in ev)]
+            if others:
+                summary += " (" + ", ".join(others) + ")"
         return Verdict(status, summary, ev)
 
 

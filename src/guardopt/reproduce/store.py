@@ -10,9 +10,11 @@ schema is refused with a clear message rather than migrated.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -210,6 +212,85 @@ class ResultStore:
     def reproductions(self) -> list[str]:
         """Names of the reproductions with stored rows."""
         return [r[0] for r in self._query("SELECT DISTINCT reproduction FROM cells ORDER BY reproduction")]
+
+    # -- evidence export -----------------------------------------------------------------------
+
+    def export_jsonl(self, out_dir: str | Path, scale: str | None = None,
+                     reproductions: Sequence[str] | None = None) -> list[Path]:
+        """Write ``<out_dir>/<reproduction>.jsonl.gz``: every stored row, one JSON object a line, by key.
+
+        The export is the evidence committed beside reports: `import_jsonl` (or a ``--store`` naming
+        the folder) gives back a store from which every report regenerates byte for byte. Rows are
+        written in key order with sorted JSON keys and a fixed gzip timestamp, so the same rows give
+        the same bytes.
+        """
+        names = list(reproductions) if reproductions is not None else self.reproductions()
+        written = [export_evidence(out_dir, name, self.load(name, scale)) for name in names]
+        return [p for p in written if p is not None]
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Load the rows of one export file (``.jsonl`` or ``.jsonl.gz``) into this store; returns the count."""
+        p = Path(path)
+        try:
+            raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+            rows = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"Cannot read the evidence file {p}: {exc}") from exc
+        cols = ", ".join((*_COLUMNS, "attempts"))
+        marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+        try:
+            with self._immediate():
+                for row in rows:
+                    self._db.execute(f"INSERT OR REPLACE INTO cells ({cols}) VALUES ({marks})",
+                                     tuple(row[c] for c in (*_COLUMNS, "attempts")))
+        except (sqlite3.Error, KeyError) as exc:
+            raise StorageError(f"Cannot load the evidence file {p}: {exc}") from exc
+        return len(rows)
+
+
+def export_evidence(out_dir: str | Path, name: str, rows: Sequence[StoredCell]) -> Path | None:
+    """Write ``rows`` to ``<out_dir>/<name>.jsonl.gz`` in key order (None, and no file, when empty)."""
+    if not rows:
+        return None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(rows, key=lambda r: (r.scale, r.task, r.method, r.seed))
+    lines = [json.dumps(_cell_to_json(r), sort_keys=True, allow_nan=True) for r in ordered]
+    path = out / f"{name}.jsonl.gz"
+    # A fixed gzip timestamp and no file name in the header: the same rows give the same bytes.
+    with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+        gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def _cell_to_json(r: StoredCell) -> dict[str, Any]:
+    # Columns as stored (settings, metrics, curves, environment stay JSON text) so that an import
+    # writes back exactly the strings that were read.
+    return {
+        "reproduction": r.reproduction, "task": r.task, "method": r.method, "seed": r.seed, "scale": r.scale,
+        "status": r.status, "settings": r.settings_text or settings_json(r.settings),
+        "metrics": json.dumps(dict(r.metrics)), "curves": json.dumps({k: list(v) for k, v in r.curves.items()}),
+        "wall_time": None if math.isnan(r.wall_time) else r.wall_time, "error": r.error,
+        "environment": json.dumps(dict(r.environment), default=str), "finished_at": r.finished_at,
+        "attempts": r.attempts,
+    }
+
+
+@contextmanager
+def open_store(path: str | Path) -> Iterator[ResultStore]:
+    """A store from a SQLite file, or from a folder of `ResultStore.export_jsonl` files (loaded into a
+    temporary SQLite file that is removed afterwards)."""
+    p = Path(path)
+    if not p.is_dir():
+        with ResultStore(p) as store:
+            yield store
+        return
+    files = sorted([*p.glob("*.jsonl"), *p.glob("*.jsonl.gz")])
+    with tempfile.TemporaryDirectory(prefix="guardopt-evidence-") as tmp:
+        with ResultStore(Path(tmp) / "evidence.db") as store:
+            for f in files:
+                store.import_jsonl(f)
+            yield store
 
 
 def _loads_floats(text: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ side. All radius functions are vectorized over arrays of counts (one per arm).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -15,17 +16,50 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from guardopt.core.errors import InputDataError, InsufficientDataError, check_in_range
+from guardopt.core.errors import (
+    InputDataError,
+    InsufficientDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_in_range,
+    check_int,
+)
 from guardopt.core.seeding import make_rng
 from guardopt.uncertainty.estimate import Estimate, FloatOrArray, Side, _out, side_deltas
+
+
+def _radius_args(owner: str, n: Any, delta: float, width: Any = False) -> np.ndarray:
+    """Validate the arguments every radius shares; return the counts as a float array.
+
+    A radius is a guarantee's size: a delta outside (0, 1) or a width that is not a positive
+    finite number would give a radius of 0, a negative one or NaN, which reads as certainty.
+    """
+    check_in_range(delta, "delta", owner, 0.0, 1.0)
+    if width is not False:  # the radii that take a width (None is not one)
+        check_in_range(width, "width", owner, 0.0, np.inf)
+    n_arr = as_float_array(n, "n", owner)
+    if n_arr.size and not ((n_arr >= 0) & (n_arr < np.inf)).all():  # NaN fails this too
+        raise InvalidParameterError("n", owner, "finite, non-negative sample counts", n)
+    return n_arr
+
+
+def _spread_arg(value: Any, param: str, owner: str) -> np.ndarray:
+    arr = as_float_array(value, param, owner)
+    if arr.size and not (arr >= 0).all():
+        raise InvalidParameterError(param, owner, "non-negative (NaN and negative values are not a spread)", value)
+    return arr
 
 
 def hoeffding_radius(n: Any, delta: float, width: float) -> FloatOrArray:
     """Hoeffding's one-sided radius ``width * sqrt(log(1/delta) / (2 n))`` (inf where ``n == 0``).
 
     Reference: Hoeffding (1963), Theorem 2, for i.i.d. samples in an interval of length ``width``.
+
+    Raises:
+        InvalidParameterError: ``delta`` outside (0, 1), ``width`` not positive and finite, or a
+            negative or NaN count.
     """
-    n_arr = np.asarray(n, dtype=float)
+    n_arr = _radius_args("hoeffding_radius", n, delta, width)
     with np.errstate(divide="ignore"):
         r = width * np.sqrt(np.log(1.0 / delta) / (2.0 * n_arr))
     return _out(np.where(n_arr > 0, r, np.inf))
@@ -37,9 +71,12 @@ def empirical_bernstein_radius(n: Any, variance: Any, delta: float, width: float
     ``sqrt(2 V log(2/delta) / n) + 7 width log(2/delta) / (3 (n - 1))`` with ``V`` the unbiased
     sample variance. Reference: Maurer & Pontil (2009), "Empirical Bernstein bounds and sample
     variance penalization", Theorem 4 (scaled from [0, 1] to a range of length ``width``).
+
+    Raises:
+        InvalidParameterError: as `hoeffding_radius`, or a negative or NaN ``variance``.
     """
-    n_arr = np.asarray(n, dtype=float)
-    v = np.maximum(np.asarray(variance, dtype=float), 0.0)
+    n_arr = _radius_args("empirical_bernstein_radius", n, delta, width)
+    v = _spread_arg(variance, "variance", "empirical_bernstein_radius")
     log_term = np.log(2.0 / delta)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.sqrt(2.0 * v * log_term / n_arr) + 7.0 * width * log_term / (3.0 * (n_arr - 1.0))
@@ -51,37 +88,79 @@ def student_t_radius(n: Any, std: Any, delta: float) -> FloatOrArray:
 
     Exact for normal samples, approximate (by the central limit theorem) otherwise; it can
     under-cover for small ``n`` with skewed or heavy-tailed samples.
+
+    Raises:
+        InvalidParameterError: ``delta`` outside (0, 1), a negative or NaN count or ``std``.
     """
-    n_arr = np.asarray(n, dtype=float)
-    s = np.asarray(std, dtype=float)
+    n_arr = _radius_args("student_t_radius", n, delta)
+    s = _spread_arg(std, "std", "student_t_radius")
     with np.errstate(divide="ignore", invalid="ignore"):
         q = stats.t.ppf(1.0 - delta, np.maximum(n_arr - 1.0, 1.0))
-        r = s / np.sqrt(n_arr) * q
+        r = _scaled(s / np.sqrt(n_arr), q)
     return _out(np.where(n_arr >= 2, r, np.inf))
 
 
+def _scaled(spread: np.ndarray, q: Any) -> np.ndarray:
+    """``spread * q`` as a radius: never negative (delta >= 1/2 gives q <= 0; a one-sided bound is
+    never on the far side of the mean), infinite for an infinite spread, 0 for none."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = np.maximum(spread * q, 0.0)
+    # 0 * inf: a tiny delta rounds 1 - delta to 1 and the quantile to inf; no spread, no radius.
+    return np.where(np.isinf(spread), np.inf, np.where(spread == 0, 0.0, r))
+
+
 def normal_radius(std: Any, delta: float) -> FloatOrArray:
-    """Gaussian one-sided radius ``z_{1-delta} * std`` (e.g. for a GP posterior)."""
-    return _out(np.asarray(std, dtype=float) * stats.norm.ppf(1.0 - delta))
+    """Gaussian one-sided radius ``z_{1-delta} * std`` (e.g. for a GP posterior).
+
+    Raises:
+        InvalidParameterError: ``delta`` outside (0, 1), a negative or NaN ``std``.
+    """
+    check_in_range(delta, "delta", "normal_radius", 0.0, 1.0)
+    s = _spread_arg(std, "std", "normal_radius")
+    return _out(_scaled(s, stats.norm.ppf(1.0 - delta)))
 
 
-def _samples(samples: Any, axis: int, owner: str, min_n: int = 1) -> np.ndarray:
-    x = np.asarray(samples, dtype=float)
+def _samples(samples: Any, axis: int, owner: str, min_n: int = 1, param: str = "samples") -> np.ndarray:
+    x = as_float_array(samples, param, owner)
     if x.ndim == 0:
-        raise InputDataError(f"{owner} needs an array of samples. Got a scalar {samples!r} instead.")
+        raise InputDataError(f"The {param!r} argument of {owner} must be an array of samples. "
+                             f"Got a scalar {samples!r} instead.")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
+        raise InvalidParameterError("axis", owner, f"an axis of the {x.ndim}-D samples", axis)
     if np.isnan(x).any():
-        raise InputDataError(f"{owner} got NaN samples; remove or impute them first.")
+        raise InputDataError(f"The {param!r} argument of {owner} holds NaN samples; remove or impute them first.")
+    if np.isinf(x).any():
+        raise InputDataError(f"The {param!r} argument of {owner} holds infinite samples; no bound holds for them.")
     if x.shape[axis] < min_n:
         raise InsufficientDataError(f"{owner} needs at least {min_n} samples. Got {x.shape[axis]} instead.")
     return x
 
 
-def _check_range(low: float, high: float, owner: str) -> None:
-    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+def _finite_mean(x: np.ndarray, axis: int, owner: str, param: str = "samples") -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.asarray(x.mean(axis=axis))
+    if not np.isfinite(mean).all():
+        # e.g. [-1e308, -1e308]: the sum overflows to -inf, and a bound of -inf would pass any test.
+        raise InputDataError(f"The {param!r} argument of {owner} overflows float64 when averaged; rescale them.")
+    return mean
+
+
+def _check_range(low: float, high: float, owner: str) -> float:
+    """Validate a known range; return its width."""
+    lo, hi = _number(low, "low", owner), _number(high, "high", owner)
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo and np.isfinite(hi - lo)):
         raise InputDataError(
             f"The 'low' and 'high' arguments of {owner} must be a finite range with low < high. "
-            f"Got low={low!r}, high={high!r} instead."
+            f"Got low={low!r}, high={high!r} instead (width {hi - lo!r})."
         )
+    return hi - lo
+
+
+def _number(value: Any, param: str, owner: str) -> float:
+    """A real number (NaN and infinities included: the caller's message explains the range)."""
+    if isinstance(value, float) and math.isnan(value):
+        return value
+    return check_in_range(value, param, owner, low_open=False, high_open=False)
 
 
 def _assemble(mean: np.ndarray, r_lo: Any, r_hi: Any, d_lo: float, d_hi: float, n: Any, method: str,
@@ -123,12 +202,11 @@ def hoeffding(samples: Any, delta: float, low: float, high: float, side: Side = 
     """
     d_lo, d_hi = side_deltas(delta, side, "hoeffding")
     x = _samples(samples, axis, "hoeffding")
-    _check_range(low, high, "hoeffding")
+    w = _check_range(low, high, "hoeffding")
     if (x < low).any() or (x > high).any():
-        raise InputDataError(f"hoeffding: samples lie outside the declared range [{low}, {high}].")
+        raise InputDataError(f"The 'samples' argument of hoeffding lies outside the declared range [{low}, {high}].")
     n = x.shape[axis]
-    mean = x.mean(axis=axis)
-    w = high - low
+    mean = _finite_mean(x, axis, "hoeffding")
     r_lo = hoeffding_radius(n, d_lo, w) if d_lo > 0 else 0.0
     r_hi = hoeffding_radius(n, d_hi, w) if d_hi > 0 else 0.0
     return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "hoeffding", low, high)
@@ -154,13 +232,15 @@ def empirical_bernstein(samples: Any, delta: float, low: float, high: float, sid
     """
     d_lo, d_hi = side_deltas(delta, side, "empirical_bernstein")
     x = _samples(samples, axis, "empirical_bernstein", min_n=2)
-    _check_range(low, high, "empirical_bernstein")
+    w = _check_range(low, high, "empirical_bernstein")
     if (x < low).any() or (x > high).any():
-        raise InputDataError(f"empirical_bernstein: samples lie outside the declared range [{low}, {high}].")
+        raise InputDataError(
+            f"The 'samples' argument of empirical_bernstein lies outside the declared range [{low}, {high}].")
     n = x.shape[axis]
-    mean = x.mean(axis=axis)
-    var = x.var(axis=axis, ddof=1)
-    w = high - low
+    mean = _finite_mean(x, axis, "empirical_bernstein")
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = x.var(axis=axis, ddof=1)
+    var = np.where(np.isfinite(var), var, np.inf)  # an overflowing variance: an infinite, conservative radius
     r_lo = empirical_bernstein_radius(n, var, d_lo, w) if d_lo > 0 else 0.0
     r_hi = empirical_bernstein_radius(n, var, d_hi, w) if d_hi > 0 else 0.0
     return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "empirical-bernstein", low, high)
@@ -187,8 +267,10 @@ def student_t(samples: Any, delta: float, side: Side = "two-sided", axis: int = 
     d_lo, d_hi = side_deltas(delta, side, "student_t")
     x = _samples(samples, axis, "student_t", min_n=2)
     n = x.shape[axis]
-    mean = x.mean(axis=axis)
-    std = x.std(axis=axis, ddof=1)
+    mean = _finite_mean(x, axis, "student_t")
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = x.std(axis=axis, ddof=1)
+    std = np.where(np.isnan(std), np.inf, std)  # an overflowing spread: an infinite, conservative radius
     r_lo = student_t_radius(n, std, d_lo) if d_lo > 0 else 0.0
     r_hi = student_t_radius(n, std, d_hi) if d_hi > 0 else 0.0
     return _assemble(np.asarray(mean), r_lo, r_hi, d_lo, d_hi, n, "student-t")
@@ -203,10 +285,18 @@ def normal(mean: Any, std: Any, delta: float, side: Side = "two-sided") -> Estim
         side: ``"two-sided"``, ``"upper"`` or ``"lower"``.
     """
     d_lo, d_hi = side_deltas(delta, side, "normal")
-    m = np.asarray(mean, dtype=float)
-    r_lo = normal_radius(std, d_lo) if d_lo > 0 else 0.0
-    r_hi = normal_radius(std, d_hi) if d_hi > 0 else 0.0
-    return _assemble(m, r_lo, r_hi, d_lo, d_hi, np.zeros_like(m, dtype=int), "normal")
+    m = as_float_array(mean, "mean", "normal", finite=True)
+    s = _spread_arg(std, "std", "normal")
+    if not np.isfinite(s).all():
+        raise InvalidParameterError("std", "normal", "finite", std)
+    try:
+        m, s = np.broadcast_arrays(m, s)
+    except ValueError as exc:
+        raise InputDataError(f"The 'mean' and 'std' arguments of normal must have broadcastable shapes. "
+                             f"Got {np.shape(mean)} and {np.shape(std)} instead.") from exc
+    r_lo = normal_radius(s, d_lo) if d_lo > 0 else 0.0
+    r_hi = normal_radius(s, d_hi) if d_hi > 0 else 0.0
+    return _assemble(np.array(m), r_lo, r_hi, d_lo, d_hi, np.zeros_like(m, dtype=int), "normal")
 
 
 def clopper_pearson(successes: Any, n: Any, delta: float, side: Side = "two-sided") -> Estimate:
@@ -227,9 +317,15 @@ def clopper_pearson(successes: Any, n: Any, delta: float, side: Side = "two-side
         0.3085
     """
     d_lo, d_hi = side_deltas(delta, side, "clopper_pearson")
-    k = np.asarray(successes, dtype=float)
-    n_arr = np.asarray(n, dtype=float)
-    if np.any(n_arr < 1) or np.any(k < 0) or np.any(k > n_arr) or np.any(k != np.round(k)):
+    k = as_float_array(successes, "successes", "clopper_pearson", finite=True)
+    n_arr = as_float_array(n, "n", "clopper_pearson", finite=True)
+    try:
+        k, n_arr = np.broadcast_arrays(k, n_arr)
+    except ValueError as exc:
+        raise InputDataError(f"The 'successes' and 'n' arguments of clopper_pearson must have broadcastable "
+                             f"shapes. Got {np.shape(successes)} and {np.shape(n)} instead.") from exc
+    if (np.any(n_arr < 1) or np.any(k < 0) or np.any(k > n_arr) or np.any(k != np.round(k))
+            or np.any(n_arr != np.round(n_arr))):
         raise InputDataError(
             f"clopper_pearson needs whole successes in [0, n] and n >= 1. Got successes={successes!r}, n={n!r}."
         )
@@ -260,7 +356,10 @@ def bootstrap(samples: Any, delta: float, statistic: Callable[..., Any] = np.mea
     d_lo, d_hi = side_deltas(delta, side, "bootstrap")
     x = _samples(samples, -1, "bootstrap", min_n=2)
     if x.ndim != 1:
-        raise InputDataError(f"bootstrap takes 1-D samples. Got shape {x.shape} instead.")
+        raise InputDataError(f"The 'samples' argument of bootstrap must be 1-D. Got shape {x.shape} instead.")
+    check_int(n_resamples, "n_resamples", "bootstrap", low=1)
+    if not isinstance(method, str) or method.lower() not in ("bca", "percentile", "basic"):
+        raise InvalidParameterError("method", "bootstrap", "one of 'BCa', 'percentile', 'basic'", method)
     alternative = {"two-sided": "two-sided", "upper": "less", "lower": "greater"}[side]
     with warnings.catch_warnings():
         # Degenerate samples (all equal) make BCa undefined: scipy warns and returns NaN, which is
@@ -270,6 +369,9 @@ def bootstrap(samples: Any, delta: float, statistic: Callable[..., Any] = np.mea
         res = stats.bootstrap((x,), statistic, confidence_level=1.0 - delta, n_resamples=n_resamples,
                               method=method, alternative=alternative, rng=make_rng(seed))
     point = float(statistic(x))
+    if not np.isfinite(point):
+        raise InputDataError(f"The 'statistic' argument of bootstrap gave {point} on the samples; a bound needs "
+                             "a finite statistic.")
     lo = float(res.confidence_interval.low)
     hi = float(res.confidence_interval.high)
     lo = min(lo if np.isfinite(lo) or d_lo == 0 else point, point)
@@ -285,9 +387,11 @@ def ensemble(predictions: Any, axis: int = 0) -> Estimate:
     Args:
         predictions: Array whose ``axis`` indexes ensemble members, e.g. ``(members, candidates)``.
     """
-    x = _samples(predictions, axis, "ensemble")
-    mean = x.mean(axis=axis)
-    std = x.std(axis=axis)
+    x = _samples(predictions, axis, "ensemble", param="predictions")
+    mean = _finite_mean(x, axis, "ensemble", "predictions")
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = x.std(axis=axis)
+    std = np.where(np.isnan(std), np.inf, std)
     return Estimate(_out(mean), _out(mean - std), _out(mean + std), float("nan"), x.shape[axis], "ensemble")
 
 

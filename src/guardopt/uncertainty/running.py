@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_choice, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 from guardopt.uncertainty.bounds import empirical_bernstein_radius, hoeffding_radius, student_t_radius
 from guardopt.uncertainty.estimate import Estimate, Side, side_deltas
 
@@ -33,7 +40,10 @@ class RunningStats:
 
     def __init__(self, n_arms: int, shape: tuple[int, ...] = ()) -> None:
         self.n_arms = check_int(n_arms, "n_arms", "RunningStats", low=1)
-        self.shape = tuple(shape)
+        if not isinstance(shape, tuple) or not all(isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                                                   and k >= 0 for k in shape):
+            raise InvalidParameterError("shape", "RunningStats", "a tuple of non-negative integers", shape)
+        self.shape = tuple(int(k) for k in shape)
         self.n = np.zeros(self.n_arms, dtype=np.int64)
         self._mean = np.zeros((self.n_arms, *self.shape))
         self._m2 = np.zeros((self.n_arms, *self.shape))
@@ -42,19 +52,23 @@ class RunningStats:
         """Add observations: ``arms`` shape ``(B,)`` ints, ``values`` shape ``(B, *shape)``."""
         a = np.atleast_1d(np.asarray(arms))
         if a.ndim != 1 or not (np.issubdtype(a.dtype, np.integer) or a.size == 0):
-            raise InputDataError(f"RunningStats.update needs a 1-D array of arm indices. Got {arms!r}.")
+            raise InputDataError(f"The 'arms' argument of RunningStats.update must be a 1-D array of arm indices. "
+                                 f"Got {arms!r}.")
         a = a.astype(np.int64)
-        try:
-            v = np.asarray(values, dtype=float).reshape((a.shape[0], *self.shape))
-        except ValueError as exc:
+        v = as_float_array(values, "values", "RunningStats.update")
+        want = (a.shape[0], *self.shape)
+        # Only a scalar per arm may come flat; any other reshape would silently mix up entries.
+        if v.shape != want and not (self.shape == () and v.ndim <= 1 and v.size == a.shape[0]):
             raise InputDataError(
-                f"RunningStats.update needs values of shape ({a.shape[0]}, *{self.shape}). "
-                f"Got shape {np.shape(values)} instead."
-            ) from exc
+                f"The 'values' argument of RunningStats.update must have shape {want} (one row per arm index). "
+                f"Got shape {v.shape} instead."
+            )
+        v = v.reshape(want)
         if a.size and (a.min() < 0 or a.max() >= self.n_arms):
-            raise InputDataError(f"Arm indices must lie in [0, {self.n_arms}). Got {a.min()}..{a.max()}.")
-        if np.isnan(v).any():
-            raise InputDataError("RunningStats.update got NaN values.")
+            raise InputDataError(f"Arm indices must lie in [0, {self.n_arms}). Got {a.min()}..{a.max()} (the 'arms' "
+                                 "argument of RunningStats.update).")
+        if not np.isfinite(v).all():
+            raise InputDataError("The 'values' argument of RunningStats.update must be finite (no NaN or infinity).")
         cnt = np.bincount(a, minlength=self.n_arms)
         hit = cnt > 0
         extra = (1,) * len(self.shape)
@@ -69,9 +83,14 @@ class RunningStats:
         n_b = cnt.reshape(-1, *extra).astype(float)
         tot = n_a + n_b
         h = hit.reshape(-1, *extra) & np.ones((1, *self.shape), dtype=bool)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if not np.isfinite(mean_b[hit]).all():
+                raise InputDataError("The 'values' argument of RunningStats.update overflows float64 when "
+                                     "averaged; rescale them.")
             d = mean_b - self._mean
             new_mean = self._mean + d * n_b / tot
+            # Means of opposite signs near the float64 limit: d overflows, the weighted average does not.
+            new_mean = np.where(np.isfinite(d), new_mean, self._mean * (n_a / tot) + mean_b * (n_b / tot))
             new_m2 = self._m2 + m2_b + d * d * n_a * n_b / tot
         self._mean = np.where(h, new_mean, self._mean)
         self._m2 = np.where(h, new_m2, self._m2)
@@ -110,10 +129,22 @@ class RunningStats:
         """
         check_choice(bound, "bound", "RunningStats.estimate", ("bernstein", "hoeffding", "t"))
         d_lo, d_hi = side_deltas(delta, side, "RunningStats.estimate")
-        if bound != "t" and not (np.isfinite(low) and np.isfinite(high) and high > low):
-            raise InputDataError(f"The {bound!r} bound needs a finite range low < high. Got [{low}, {high}].")
+        low = check_in_range(low, "low", "RunningStats.estimate", low_open=False)
+        high = check_in_range(high, "high", "RunningStats.estimate", high_open=False)
+        if bound != "t" and not (np.isfinite(low) and np.isfinite(high) and high > low and np.isfinite(high - low)):
+            raise InputDataError(f"The {bound!r} bound needs a finite range low < high (the 'low' and 'high' "
+                                 f"arguments of RunningStats.estimate). Got [{low}, {high}].")
         n = self._per_arm(self.n)
         mean = self.mean
+        with np.errstate(invalid="ignore"):
+            outside = (mean < low) | (mean > high)
+        if outside.any():
+            # Clipping a bound to a range the data leaves would put it on the wrong side of the mean.
+            arm = int(np.argwhere(outside)[0][0])
+            raise InputDataError(
+                f"The 'low' and 'high' arguments of RunningStats.estimate must bound the values seen: arm {arm} "
+                f"has mean {float(mean[outside].flat[0]):g}, outside [{low:g}, {high:g}]."
+            )
 
         def radius(d: float) -> np.ndarray:
             if d == 0:

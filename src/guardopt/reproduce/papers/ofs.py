@@ -1,16 +1,41 @@
 """Reproduction `ofs`: Optimistic Feasible Search on three closed-loop fair-threshold benchmarks.
 
 Paper: Du (2025), "Optimistic Feasible Search for Closed-Loop Fair Threshold Decision-Making",
-arXiv 2512.22313. Claim checked (per environment): OFS's cumulative constraint violation is at most
-0.5× the primal-dual bandit's and at most 0.25× unconstrained UCB's, and its mean reward over the
-last 20% of rounds is within max(0.015, 15%) of the best feasible fixed threshold (oracle).
+arXiv 2512.22313. The abstract's headline: across all environments OFS "achieves higher reward with
+smaller cumulative constraint violation than unconstrained and primal-dual bandit baselines, and is
+near-oracle relative to the best feasible fixed threshold". How the verdict follows the rules of
+``docs/reproduce.md``:
+
+1. *The claim as stated.* Per environment, four paired checks over the evaluation seeds: OFS's mean
+   reward per round above the primal-dual bandit's and above unconstrained UCB's, and OFS's
+   cumulative violation below each of theirs; plus the near-oracle check (steady-state reward gap to
+   the best feasible fixed threshold above -0.003, the paper's figure), and, as extra checks, the
+   declared "≤ 0.5× primal-dual's / ≤ 0.25× UCB's violation".
+2. *The paper's settings first.* OFS runs at the paper's rule with the confidence bounds as stated
+   (radius scale 1, δ_t = 1/t): no constant of OFS or UCB is tuned.
+3. *Baselines tuned like the method.* The primal-dual bandit's two constants (dual step η and
+   initial multiplier λ0) have no published values, so they are searched on a declared grid, on
+   tuning seeds (≥ 1,000,000) disjoint from the evaluation seeds, with two declared objectives:
+   ``primal-dual`` maximizes reward minus violation per round (unit price on violation);
+   ``primal-dual-matched`` maximizes reward among settings whose cumulative violation is at most
+   OFS's on the same tuning seeds ("reward at matched violation", the fair comparison). The chosen
+   values and every grid point's tuning score are stored in each cell and shown in the report.
+4. *No best-of selection.* Each baseline variant has its own verdict lines.
+5. *Strict criteria.* Every comparison is a paired difference over shared seeds with a one-sided
+   95% t lower bound (`guardopt.reproduce.criteria.paired_gain`); the detail shows mean and interval.
+
+A claim that the numbers do not support FAILS, and is reported as such.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +50,7 @@ from guardopt.bandits.grid import GridBandit
 from guardopt.bandits.ofs import OFSBandit, OFSConfig
 from guardopt.core.seeding import derive_seed
 from guardopt.problems.fairness import THRESHOLD_GRID, FairThresholdEnv, GridLoops, make_env, sweep_fixed_thresholds
+from guardopt.reproduce.criteria import paired_gain
 from guardopt.reproduce.spec import (
     Cell,
     CellResult,
@@ -36,31 +62,33 @@ from guardopt.reproduce.spec import (
     Verdict,
 )
 from guardopt.reproduce.tables import format_mean_se, metric_mean
+from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASKS = ("synthetic", "german", "compas")
-METHODS = ("ofs", "primal-dual", "ucb", "oracle", "ofs-safe", "ofs-hoeffding")
-CLAIM_METHODS = ("ofs", "primal-dual", "ucb", "oracle")
+METHODS = ("ofs", "primal-dual", "primal-dual-matched", "ucb", "oracle")
+PD_METHODS = ("primal-dual", "primal-dual-matched")
 TAIL = 0.2  # the "last 20% of rounds"
 CURVE_POINTS = 200  # curves are stored at this many evenly spaced rounds
 MA_WINDOW = 100  # moving-average window of the reward curve
-VIOLATION_RATIO_PD = 0.5
+VIOLATION_RATIO_PD = 0.5  # declared reading of "dramatically smaller" (extra checks)
 VIOLATION_RATIO_UCB = 0.25
-GAP_ABS, GAP_REL = 0.015, 0.15
+ORACLE_GAP = 0.003  # the paper's steady-state reward gap to the best feasible fixed threshold
+# Tuning of the primal-dual baseline (declared before any evaluation run).
+PD_GRID_FULL: dict[str, list[float]] = {"dual_step": [0.03, 0.3, 1.0], "dual_init": [0.0, 10.0, 30.0]}
+PD_GRID_QUICK: dict[str, list[float]] = {"dual_step": [0.03, 1.0], "dual_init": [0.0, 30.0]}
+VIOLATION_PRICE = 1.0  # `primal-dual`'s tuning objective: reward - price * violation, per round
+INADMISSIBLE = -10.0  # `primal-dual-matched`: score offset of a setting that violates more than OFS
 
 
-def make_learner(method: str, n_arms: int, n_constraints: int) -> GridBandit:
+def make_learner(method: str, n_arms: int, n_constraints: int,
+                 pd_config: PrimalDualConfig | None = None) -> GridBandit:
     """The learner behind a method name (all share the grid core's default Student-t radii)."""
     if method == "ofs":
         return OFSBandit(n_arms, n_constraints, OFSConfig())
-    if method == "ofs-safe":
-        return OFSBandit(n_arms, n_constraints, OFSConfig(mode="pessimistic"))
-    if method == "ofs-hoeffding":
-        # The fixed-radius ablation: a range-based (variance-blind) radius of width 1.
-        return OFSBandit(n_arms, n_constraints, OFSConfig(bound="hoeffding", width=1.0))
     if method == "ucb":
         return UCBBandit(n_arms, n_constraints, UCBConfig())
-    if method == "primal-dual":
-        return PrimalDualBandit(n_arms, n_constraints, PrimalDualConfig())
+    if method in PD_METHODS:
+        return PrimalDualBandit(n_arms, n_constraints, pd_config if pd_config is not None else PrimalDualConfig())
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -86,6 +114,7 @@ def _summarize(reward: np.ndarray, expected_reward: np.ndarray, violation: np.nd
     final_arm = int(np.bincount(arms[tail], minlength=grid.size).argmax())
     metrics = {
         "cum_violation": float(cum[-1]),
+        "reward_mean": float(reward.mean()),
         "reward_last20": float(reward[tail].mean()),
         "expected_reward_last20": float(expected_reward[tail].mean()),
         "violation_rounds_frac": float(np.mean(violation > 0)),
@@ -101,11 +130,12 @@ def _summarize(reward: np.ndarray, expected_reward: np.ndarray, violation: np.nd
     return CellResult(metrics, curves)
 
 
-def run_learner(env: FairThresholdEnv, method: str, horizon: int, seed: int | None) -> CellResult:
+def run_learner(env: FairThresholdEnv, method: str, horizon: int, seed: int | None,
+                pd_config: PrimalDualConfig | None = None) -> CellResult:
     """One learner for ``horizon`` rounds in one closed loop."""
     grid = THRESHOLD_GRID
     loops = GridLoops(env, grid, n_loops=1, seed=seed)
-    learner = make_learner(method, grid.size, env.n_constraints)
+    learner = make_learner(method, grid.size, env.n_constraints, pd_config)
     reward = np.empty(horizon)
     exp_reward = np.empty(horizon)
     violation = np.empty(horizon)
@@ -119,6 +149,89 @@ def run_learner(env: FairThresholdEnv, method: str, horizon: int, seed: int | No
         reward[t], exp_reward[t], arms[t] = res.reward[0], res.expected_reward[0], arm
         violation[t] = _violation(res.expected_residuals[0])
     return _summarize(reward, exp_reward, violation, arms, grid, {})
+
+
+GridKey = tuple[tuple[str, tuple[float, ...]], ...]
+
+
+def _grid_key(grid: Mapping[str, Sequence[float]]) -> GridKey:
+    return tuple((k, tuple(float(v) for v in vals)) for k, vals in grid.items())
+
+
+def _settings(key: GridKey) -> list[dict[str, float]]:
+    names = [k for k, _ in key]
+    return [dict(zip(names, vals)) for vals in itertools.product(*(v for _, v in key))]
+
+
+def _env_seed(seed: int, task: str) -> int | None:
+    """The closed loop's noise stream: a function of (seed, task) only, shared by every method."""
+    return derive_seed(seed, "ofs", task)
+
+
+@functools.lru_cache(maxsize=8)
+def _tuning_runs(task: str, horizon: int, key: GridKey, n_seeds: int) -> dict[str, Any]:
+    """OFS and every primal-dual grid setting on the tuning seeds (computed once per process)."""
+    env = make_env(task)
+    seeds = tuning_seeds(n_seeds)
+    ofs_runs = {s: run_learner(env, "ofs", horizon, _env_seed(s, task)).metrics for s in seeds}
+    pd_runs = {}
+    for setting in _settings(key):
+        cfg = PrimalDualConfig(dual_step=setting["dual_step"], dual_init=setting["dual_init"])
+        for s in seeds:
+            pd_runs[(tuple(setting.items()), s)] = run_learner(env, "primal-dual", horizon, _env_seed(s, task),
+                                                               cfg).metrics
+    return {"seeds": seeds, "ofs": ofs_runs, "pd": pd_runs}
+
+
+@functools.lru_cache(maxsize=16)
+def tuned_primal_dual(task: str, horizon: int, key: GridKey, n_seeds: int, method: str) -> TuningResult:
+    """The grid search behind ``primal-dual`` (reward - price x violation) or ``primal-dual-matched``.
+
+    ``primal-dual-matched`` keeps the settings whose mean cumulative violation over the tuning seeds
+    is at most OFS's mean on the same seeds and, among them, maximizes mean reward per round; if no
+    setting qualifies, the least-violating one wins (its score is ``INADMISSIBLE - violation``).
+    """
+    runs = _tuning_runs(task, horizon, key, n_seeds)
+    seeds = runs["seeds"]
+
+    def pd(setting: Mapping[str, Any], s: int) -> Mapping[str, float]:
+        return runs["pd"][(tuple(setting.items()), s)]
+
+    if method == "primal-dual":
+        def score(setting: Mapping[str, Any], s: int) -> float:
+            m = pd(setting, s)
+            return m["reward_mean"] - VIOLATION_PRICE * m["cum_violation"] / horizon
+    elif method == "primal-dual-matched":
+        ofs_cv = float(np.mean([runs["ofs"][s]["cum_violation"] for s in seeds]))
+
+        def admissible(setting: Mapping[str, Any]) -> bool:
+            return float(np.mean([pd(setting, s)["cum_violation"] for s in seeds])) <= ofs_cv
+
+        def score(setting: Mapping[str, Any], s: int) -> float:
+            m = pd(setting, s)
+            return m["reward_mean"] if admissible(setting) else INADMISSIBLE - m["cum_violation"] / horizon
+    else:
+        raise ValueError(f"no tuning for method {method!r}")
+    return tune(score, {k: list(v) for k, v in key}, seeds, maximize=True)
+
+
+def _tuning_metrics(task: str, horizon: int, key: GridKey, n_seeds: int, method: str) -> dict[str, float]:
+    """The chosen values and the whole grid's tuning numbers, stored in every primal-dual cell."""
+    res = tuned_primal_dual(task, horizon, key, n_seeds, method)
+    runs = _tuning_runs(task, horizon, key, n_seeds)
+    seeds = runs["seeds"]
+    out = {"tuned_dual_step": float(res.chosen["dual_step"]), "tuned_dual_init": float(res.chosen["dual_init"]),
+           "tuning_seeds": float(len(seeds)),
+           "tuning_ofs_cum_violation": float(np.mean([runs["ofs"][s]["cum_violation"] for s in seeds])),
+           "tuning_ofs_reward_mean": float(np.mean([runs["ofs"][s]["reward_mean"] for s in seeds]))}
+    for i, (setting, sc) in enumerate(res.scores):
+        rows = [runs["pd"][(tuple(setting.items()), s)] for s in seeds]
+        out[f"tuning_{i}_dual_step"] = float(setting["dual_step"])
+        out[f"tuning_{i}_dual_init"] = float(setting["dual_init"])
+        out[f"tuning_{i}_score"] = float(sc)
+        out[f"tuning_{i}_cum_violation"] = float(np.mean([m["cum_violation"] for m in rows]))
+        out[f"tuning_{i}_reward_mean"] = float(np.mean([m["reward_mean"] for m in rows]))
+    return out
 
 
 def run_oracle(env: FairThresholdEnv, horizon: int, seed: int | None) -> CellResult:
@@ -152,9 +265,17 @@ def run_cell(cell: Cell) -> CellResult:
     """One (environment, method, seed) cell; the environment's noise depends on (seed, task) only."""
     horizon = int(cell.settings.get("horizon", 2000))
     env = make_env(cell.task)
-    seed = derive_seed(cell.seed, "ofs", cell.task)
+    seed = _env_seed(cell.seed, cell.task)
     if cell.method == "oracle":
         return run_oracle(env, horizon, seed)
+    if cell.method in PD_METHODS:
+        key = _grid_key(cell.settings.get("pd_grid", PD_GRID_FULL))
+        n_tune = int(cell.settings.get("tuning_seeds", 2))
+        chosen = tuned_primal_dual(cell.task, horizon, key, n_tune, cell.method).chosen
+        cfg = PrimalDualConfig(dual_step=chosen["dual_step"], dual_init=chosen["dual_init"])
+        res = run_learner(env, cell.method, horizon, seed, cfg)
+        return CellResult({**res.metrics, **_tuning_metrics(cell.task, horizon, key, n_tune, cell.method)},
+                          res.curves)
     return run_learner(env, cell.method, horizon, seed)
 
 
@@ -167,49 +288,96 @@ def _fmt(v: np.ndarray, digits: int = 2) -> str:
     return format_mean_se(v, digits, empty="n/a")
 
 
+def _paired(results: Results, metric: str, task: str, a: str, b: str,
+            scale_b: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``metric`` of methods ``a`` and ``b`` on the seeds both finished, aligned by seed."""
+    va = dict(zip(results.seeds(task, a), results.metric(metric, task, a)))
+    vb = dict(zip(results.seeds(task, b), results.metric(metric, task, b)))
+    common = sorted(set(va) & set(vb))
+    return (np.array([va[s] for s in common], dtype=float),
+            scale_b * np.array([vb[s] for s in common], dtype=float))
+
+
+def _with_detail(ev: Evidence, extra: str) -> Evidence:
+    return dataclasses.replace(ev, detail=f"{ev.detail}; {extra}" if ev.detail else extra)
+
+
 def verdict(results: Results) -> Verdict:
-    """Three checks per environment, each on means over seeds."""
+    """Per environment: the abstract's four comparisons, the near-oracle gap, the declared ratios, matched reward."""
     evidence: list[Evidence] = []
     for task in TASKS:
-        v_ofs = metric_mean(results, "cum_violation", task, "ofs")
-        v_pd = metric_mean(results, "cum_violation", task, "primal-dual")
-        v_ucb = metric_mean(results, "cum_violation", task, "ucb")
-        r_ofs = metric_mean(results, "reward_last20", task, "ofs")
-        r_orc = metric_mean(results, "reward_last20", task, "oracle")
-        ratio_pd = v_ofs / v_pd if v_pd > 0 else math.nan
-        ratio_ucb = v_ofs / v_ucb if v_ucb > 0 else math.nan
-        gap = r_orc - r_ofs
-        tol = max(GAP_ABS, GAP_REL * abs(r_orc)) if not math.isnan(r_orc) else math.nan
-        evidence += [
-            Evidence(f"{task}: OFS / primal-dual cumulative violation", ratio_pd, VIOLATION_RATIO_PD,
-                     bool(ratio_pd <= VIOLATION_RATIO_PD)),
-            Evidence(f"{task}: OFS / UCB cumulative violation", ratio_ucb, VIOLATION_RATIO_UCB,
-                     bool(ratio_ucb <= VIOLATION_RATIO_UCB)),
-            Evidence(f"{task}: oracle - OFS reward, last 20% of rounds", gap, tol, bool(gap <= tol)),
-        ]
-    worst_gap = max((e.value for e in evidence if "reward" in e.check), default=math.nan)
+        for base, name in (("primal-dual", "primal-dual"), ("ucb", "UCB")):
+            evidence.append(paired_gain(f"{task}: OFS - {name} mean reward per round (claim: > 0)",
+                                        *_paired(results, "reward_mean", task, "ofs", base)))
+            evidence.append(paired_gain(f"{task}: {name} - OFS cumulative violation (claim: > 0)",
+                                        *_paired(results, "cum_violation", task, "ofs", base),
+                                        higher_is_better=False))
+        evidence.append(paired_gain(f"{task}: OFS - oracle reward, last 20% of rounds (paper: gap < {ORACLE_GAP})",
+                                    *_paired(results, "reward_last20", task, "ofs", "oracle"), margin=-ORACLE_GAP))
+        for base, name, ratio in (("primal-dual", "primal-dual", VIOLATION_RATIO_PD),
+                                  ("ucb", "UCB", VIOLATION_RATIO_UCB)):
+            evidence.append(paired_gain(f"{task}: {ratio:g} x {name}'s - OFS cumulative violation (level: > 0)",
+                                        *_paired(results, "cum_violation", task, "ofs", base, ratio),
+                                        higher_is_better=False))
+        matched = paired_gain(f"{task}: OFS - primal-dual-matched mean reward per round (> 0)",
+                              *_paired(results, "reward_mean", task, "ofs", "primal-dual-matched"))
+        ofs_cv, pdm_cv = _paired(results, "cum_violation", task, "ofs", "primal-dual-matched")
+        if ofs_cv.size:
+            matched = _with_detail(matched, f"cumulative violation OFS {ofs_cv.mean():.3g} vs "
+                                            f"primal-dual-matched {pdm_cv.mean():.3g}")
+        evidence.append(matched)
     ev = tuple(evidence)
     n_ok = sum(e.passed for e in ev)
-    summary = (f"{n_ok} of {len(ev)} checks passed; largest OFS reward gap to the oracle {worst_gap:.4f} "
-               f"(paper: < 0.003)")
+    gaps = [metric_mean(results, "reward_last20", t, "oracle") - metric_mean(results, "reward_last20", t, "ofs")
+            for t in TASKS]
+    worst_gap = max((g for g in gaps if math.isfinite(g)), default=math.nan)
+    summary = (f"{n_ok} of {len(ev)} checks passed; largest mean OFS reward gap to the oracle {worst_gap:.4f} "
+               f"(paper: < {ORACLE_GAP})")
     return Verdict.from_evidence(ev, summary)
 
 
-def extra_markdown(results: Results) -> str:
-    """Per-environment table of every method's violation and reward, the oracle's margin, timing."""
-    lines = ["### Per-environment results (mean ± SE over seeds)", "",
-             "| environment | method | cumulative violation | reward, last 20% | rounds violating | "
-             "modal threshold, last 20% |",
+def _tuning_table(results: Results, task: str, method: str) -> list[str]:
+    """The grid search of one primal-dual variant in one environment, read from its stored cells."""
+    rows = [r for r in results.done if r.task == task and r.method == method and "tuned_dual_step" in r.metrics]
+    if not rows:
+        return []
+    m = rows[0].metrics
+    n = int(m["tuning_seeds"])
+    seeds = tuning_seeds(n)
+    objective = ("mean reward - violation per round" if method == "primal-dual" else
+                 f"mean reward, among settings with cumulative violation <= OFS's "
+                 f"({m['tuning_ofs_cum_violation']:.3g} on these seeds)")
+    lines = [f"**{task}, `{method}`** — objective: {objective}; tuning seeds {seeds[0]}–{seeds[-1]} "
+             f"({n} seeds, disjoint from the evaluation seeds); OFS on them: reward {m['tuning_ofs_reward_mean']:.4f}, "
+             f"violation {m['tuning_ofs_cum_violation']:.3g}.", "",
+             "| dual step η | initial multiplier λ0 | cumulative violation | mean reward | score | chosen |",
              "|---|---|---|---|---|---|"]
+    i = 0
+    while f"tuning_{i}_score" in m:
+        step, init = m[f"tuning_{i}_dual_step"], m[f"tuning_{i}_dual_init"]
+        mark = "**yes**" if (step, init) == (m["tuned_dual_step"], m["tuned_dual_init"]) else ""
+        lines.append(f"| {step:g} | {init:g} | {m[f'tuning_{i}_cum_violation']:.4g} | "
+                     f"{m[f'tuning_{i}_reward_mean']:.4f} | {m[f'tuning_{i}_score']:.4f} | {mark} |")
+        i += 1
+    return [*lines, ""]
+
+
+def extra_markdown(results: Results) -> str:
+    """Per-environment table of every method's violation and reward, the oracle's margin, tuning, timing."""
+    lines = ["### Per-environment results (mean ± SE over seeds)", "",
+             "| environment | method | cumulative violation | mean reward | reward, last 20% | rounds violating | "
+             "modal threshold, last 20% |",
+             "|---|---|---|---|---|---|---|"]
     for task in results.tasks:
         for method in results.methods:
             cv = results.metric("cum_violation", task, method)
             if cv.size == 0:
                 continue
+            rm = results.metric("reward_mean", task, method)
             rw = results.metric("reward_last20", task, method)
             fr = results.metric("violation_rounds_frac", task, method)
             th = results.metric("modal_threshold_last20", task, method)
-            lines.append(f"| {task} | {method} | {_fmt(cv)} | {_fmt(rw, 4)} | {_fmt(fr, 3)} | "
+            lines.append(f"| {task} | {method} | {_fmt(cv)} | {_fmt(rm, 4)} | {_fmt(rw, 4)} | {_fmt(fr, 3)} | "
                          f"{np.median(th):.2f} (median) |")
     lines += ["", "### Oracle (best feasible fixed threshold, from the sweep)", "",
               "| environment | oracle threshold | steady-state margin | oracle reward | unconstrained best "
@@ -225,6 +393,11 @@ def extra_markdown(results: Results) -> str:
             f"{_fmt(results.metric('reward_last20', task, 'oracle'), 4)} | "
             f"{np.median(results.metric('unconstrained_threshold', task, 'oracle')):.2f} | "
             f"{_fmt(results.metric('unconstrained_reward_last20', task, 'oracle'), 4)} | {gap:.4f} |")
+    tuning = [line for task in results.tasks for method in PD_METHODS for line in _tuning_table(results, task, method)]
+    if tuning:
+        lines += ["", "### Tuning of the primal-dual baseline (grid, tuning scores, choice)", "",
+                  "Means over the tuning seeds at the evaluation horizon; OFS and UCB have no tuned constant.", "",
+                  *tuning]
     times = [r.wall_time for r in results.done if not math.isnan(r.wall_time)]
     if times:
         lines += ["", f"Compute: {len(times)} cells, {sum(times):.1f} s of cell time in total "
@@ -244,9 +417,10 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         learning_curves(results, "cum_violation", out / "ofs_cum_violation.png", x=rounds,
                         ylabel="cumulative violation", title="OFS: cumulative constraint violation"),
         learning_curves(results, "cum_violation", out / "ofs_cum_violation_low.png", x=rounds,
-                        methods=[m for m in ("ofs", "primal-dual", "oracle", "ofs-safe") if m in results.methods],
+                        methods=[m for m in ("ofs", "primal-dual", "primal-dual-matched", "oracle")
+                                 if m in results.methods],
                         ylabel="cumulative violation",
-                        title="OFS: cumulative violation (without UCB and the Hoeffding ablation)"),
+                        title="OFS: cumulative violation (without UCB)"),
         learning_curves(results, "reward_ma", out / "ofs_reward_ma.png", x=rounds,
                         ylabel=f"reward ({MA_WINDOW}-round moving average)",
                         title="OFS: reward over rounds"),
@@ -271,17 +445,32 @@ own copy of the same closed loop (same seed) and keeps the best one whose steady
 residuals are ≤ 0.
 
 **Methods.** All learners share the grid core: per-arm Student-t radii at level δ_t = 1/t (variance
-adaptive), two round-robin warm-up passes. `ofs` = the paper's optimistic rule; `primal-dual` =
-argmax UCB reward − λ·LCB residual with projected dual ascent (η = 1, λ ≤ 100); `ucb` ignores the
-constraints. The primal-dual step size was checked, not tuned: for η ∈ {0.03, …, 10} (3 seeds) its
-violation stayed within 138–163 / 48–69 / 70–96 (synthetic / German / COMPAS). Extras (not part of
-the claim): `ofs-safe` (pessimistic mode: feasible under the upper
-bound) and `ofs-hoeffding` (a fixed, variance-blind radius of range 1, the ablation behind the
-"variance-adaptive radii" design choice).
+adaptive), two round-robin warm-up passes. `ofs` = the paper's optimistic rule (feasible under the
+residuals' lower bounds, then the largest reward upper bound); `ucb` ignores the constraints;
+`primal-dual` / `primal-dual-matched` = argmax UCB reward − λ·LCB residual with projected dual
+ascent λ ← clip(λ + η g, 0, 100). OFS and UCB run with the bounds as stated (nothing tuned).
+
+**Tuning of the primal-dual baseline.** The paper gives no η or λ0, so both are searched on the grid
+η ∈ {0.03, 0.3, 1} × λ0 ∈ {0, 10, 30} (quick scale: {0.03, 1} × {0, 30}), each setting run on 2
+tuning seeds (1 at quick scale) at the evaluation horizon; tuning seeds start at 1,000,000, so they
+never coincide with an evaluation seed. Two declared objectives pick two baselines from the same
+runs: `primal-dual` maximizes mean reward minus mean violation per round (a unit price on
+violation); `primal-dual-matched` maximizes mean reward among the settings whose mean cumulative
+violation is at most OFS's on the same tuning seeds (the least-violating setting if none is),
+which makes "reward at matched violation" a fair comparison. The tuning tables list every setting's
+tuning score and the choice.
+
+**Checks.** Per environment, the abstract's sentence as four paired checks (OFS's mean reward per
+round above the primal-dual bandit's and UCB's; OFS's cumulative violation below each), the paper's
+near-oracle figure (OFS's last-20% reward at most 0.003 below the oracle's, as a paired
+non-inferiority bound), a declared stricter reading of "dramatically smaller violation"
+(OFS ≤ 0.5× primal-dual's and ≤ 0.25× UCB's), and OFS's reward against `primal-dual-matched`. Each
+is a one-sided 95% t bound on paired differences over the evaluation seeds.
 
 **Deviations.** The paper's environment constants, score models and baseline settings were not
 available (only its abstract and introduction); everything above is our design, consistent with
-the abstract.
+the abstract. The pessimistic mode (`OFSConfig(mode="pessimistic")`) and the fixed-radius ablation
+are library features, not part of this reproduction's grid.
 """
 
 
@@ -292,15 +481,15 @@ REPRODUCTION = Reproduction(
         year=2025,
         url="https://arxiv.org/abs/2512.22313",
     ),
-    claim=("In each closed-loop environment, OFS's cumulative constraint violation is ≤ 0.5× the "
-           "primal-dual bandit's and ≤ 0.25× unconstrained UCB's, and its reward over the last 20% of "
-           "rounds is within max(0.015, 15%) of the best feasible fixed threshold's."),
+    claim=("Across the synthetic, German Credit and COMPAS closed loops, OFS achieves higher reward with smaller "
+           "cumulative constraint violation than unconstrained (UCB) and primal-dual bandit baselines, and is "
+           "near-oracle (steady-state reward gap < 0.003) relative to the best feasible fixed threshold."),
     tasks=TASKS,
     methods=METHODS,
-    metrics=("cum_violation", "reward_last20", "expected_reward_last20", "violation_rounds_frac"),
+    metrics=("cum_violation", "reward_mean", "reward_last20", "expected_reward_last20", "violation_rounds_frac"),
     scales={
-        "quick": Scale(seeds=3, settings={"horizon": 1000}),
-        "full": Scale(seeds=20, settings={"horizon": 2000}),
+        "quick": Scale(seeds=2, settings={"horizon": 1000, "pd_grid": PD_GRID_QUICK, "tuning_seeds": 1}),
+        "full": Scale(seeds=20, settings={"horizon": 2000, "pd_grid": PD_GRID_FULL, "tuning_seeds": 2}),
     },
     run_cell=run_cell,
     verdict=verdict,
