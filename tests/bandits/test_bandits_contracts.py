@@ -125,3 +125,13 @@ def test_issue13_grid_delta_above_half_claims_no_coverage() -> None:
     b.update(0, 1.0)
     reward, _ = b.estimates()
     assert reward.confidence == 0.0
+
+
+def test_tsallis_subnormal_losses_keep_a_distribution() -> None:
+    # Found by the long profile: a subnormal loss made the running loss scale so small that the
+    # rate eta_t / scale overflowed to inf and every probability became NaN.
+    b = TsallisINF(TsallisINFConfig(n_arms=3, seed=0))
+    b.update(0, 5e-324)
+    probs = b.probabilities()
+    assert np.isfinite(probs).all() and abs(probs.sum() - 1.0) < 1e-9
+    assert probs[0] < probs[1] == probs[2]  # the arm with a positive loss is played less

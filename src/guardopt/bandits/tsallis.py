@@ -203,20 +203,32 @@ class TsallisINF:
         """Probability with which the last `sample` drew its arm (NaN before any sample)."""
         return self._last_prob
 
-    def _eta(self) -> float:
-        """``η_t`` divided by the loss scale: dividing η by it is the same as dividing the losses by it."""
+    def _scale(self) -> float:
+        """The loss scale: the fixed one, else the running mean of the shifted losses (1 before any)."""
         scale = self._fixed_scale
         if scale is None:
             t = self._t
             mean = self._loss_sum / (t - 1) if t > 1 else 0.0
             # Before any (nonzero) loss every L̂ is 0 and the scale does not matter.
             scale = mean if mean > 0 else 1.0
-        return self._eta_scale / (math.sqrt(self._t) * scale)
+        return scale
+
+    def _eta(self) -> float:
+        """``η_t`` divided by the loss scale: dividing η by it is the same as dividing the losses by it."""
+        return self._eta_scale / (math.sqrt(self._t) * self._scale())
 
     def _normalize(self) -> None:
         """Solve for the current distribution (left in ``self._work[2]``)."""
-        self._y = _solve(self._cum, self._eta(), self._y, self._work, spread_is_finite=self._cum_bound < 1e307,
-                         scalar=self._scalar)
+        eta = self._eta()
+        if math.isfinite(eta):
+            self._y = _solve(self._cum, eta, self._y, self._work, spread_is_finite=self._cum_bound < 1e307,
+                             scalar=self._scalar)
+            return
+        # A loss scale so small (subnormal losses) that η_t / scale overflows: divide the losses by
+        # the scale instead, which is the same distribution without an infinite rate (inf * 0 = NaN).
+        with np.errstate(over="ignore"):
+            scaled = self._cum / self._scale()
+        self._y = _solve(scaled, self._eta_scale / math.sqrt(self._t), self._y, self._work, scalar=self._scalar)
 
     def probabilities(self) -> np.ndarray:
         """The current distribution over arms, shape ``(K,)``."""
