@@ -24,6 +24,7 @@ from scipy import stats
 
 from guardopt.core.errors import InvalidParameterError
 from guardopt.reproduce.spec import Evidence, Outcome
+from guardopt.uncertainty import clopper_pearson
 
 __all__ = [
     "CONFIDENCE",
@@ -60,9 +61,9 @@ def clopper_pearson_upper(k: int, n: int, confidence: float = CONFIDENCE) -> flo
     """
     _check_counts(k, n, "clopper_pearson_upper")
     _check_confidence(confidence, "clopper_pearson_upper")
-    if n == 0 or k == n:
+    if n == 0:  # no trials: nothing is known (the library's bound needs n >= 1)
         return 1.0
-    return float(stats.beta.ppf(confidence, k + 1, n - k))
+    return float(clopper_pearson(k, n, 1.0 - confidence, side="upper").upper)
 
 
 def clopper_pearson_lower(k: int, n: int, confidence: float = CONFIDENCE) -> float:
@@ -74,9 +75,9 @@ def clopper_pearson_lower(k: int, n: int, confidence: float = CONFIDENCE) -> flo
     """
     _check_counts(k, n, "clopper_pearson_lower")
     _check_confidence(confidence, "clopper_pearson_lower")
-    if k == 0:
+    if n == 0:
         return 0.0
-    return float(stats.beta.ppf(1.0 - confidence, k, n - k + 1))
+    return float(clopper_pearson(k, n, 1.0 - confidence, side="lower").lower)
 
 
 def rate_at_most(check: str, k: int, n: int, limit: float, tolerance: float = 0.0,

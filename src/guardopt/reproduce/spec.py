@@ -210,6 +210,17 @@ class Results:
             out[i, : len(c)] = c
         return out
 
+    def paired(self, metric: str, a: tuple[str, str], b: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """``metric`` of ``a = (task, method)`` and ``b`` on the seeds both finished, aligned by seed.
+
+        Returns two arrays of shape ``(n_common_seeds,)``, in seed order: the pairs a paired
+        comparison (`guardopt.reproduce.criteria.paired_gain`) needs.
+        """
+        va = dict(zip(self.seeds(*a), self.metric(metric, *a)))
+        vb = dict(zip(self.seeds(*b), self.metric(metric, *b)))
+        common = sorted(set(va) & set(vb))
+        return (np.array([va[s] for s in common], dtype=float), np.array([vb[s] for s in common], dtype=float))
+
     def seeds(self, task: str | None = None, method: str | None = None) -> list[int]:
         """Seeds of the finished cells for a task / method."""
         return [r.seed for r in self._select(task, method)]

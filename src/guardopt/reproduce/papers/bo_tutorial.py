@@ -200,17 +200,10 @@ def _mean(results: Results, metric: str, task: str, method: str) -> float:
     return float(np.nanmean(v)) if v.size else math.nan
 
 
-def _by_seed(results: Results, metric: str, task: str, method: str) -> dict[int, float]:
-    return dict(zip(results.seeds(task, method), results.metric(metric, task, method)))
-
-
 def _paired(results: Results, metric: str, a: tuple[str, str], b: tuple[str, str],
             log: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``metric`` of (task, method) ``a`` and ``b`` on their common seeds (log10 of it when ``log``)."""
-    va, vb = _by_seed(results, metric, *a), _by_seed(results, metric, *b)
-    common = sorted(set(va) & set(vb))
-    x = np.array([va[s] for s in common], dtype=float)
-    y = np.array([vb[s] for s in common], dtype=float)
+    x, y = results.paired(metric, a, b)
     if log:
         x, y = np.log10(np.maximum(x, REGRET_FLOOR)), np.log10(np.maximum(y, REGRET_FLOOR))
     return x, y

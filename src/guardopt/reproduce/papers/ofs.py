@@ -291,11 +291,8 @@ def _fmt(v: np.ndarray, digits: int = 2) -> str:
 def _paired(results: Results, metric: str, task: str, a: str, b: str,
             scale_b: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """``metric`` of methods ``a`` and ``b`` on the seeds both finished, aligned by seed."""
-    va = dict(zip(results.seeds(task, a), results.metric(metric, task, a)))
-    vb = dict(zip(results.seeds(task, b), results.metric(metric, task, b)))
-    common = sorted(set(va) & set(vb))
-    return (np.array([va[s] for s in common], dtype=float),
-            scale_b * np.array([vb[s] for s in common], dtype=float))
+    x, y = results.paired(metric, (task, a), (task, b))
+    return x, scale_b * y
 
 
 def _with_detail(ev: Evidence, extra: str) -> Evidence:

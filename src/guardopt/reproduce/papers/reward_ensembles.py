@@ -185,14 +185,6 @@ def run_cell(cell: Cell) -> CellResult:
 # --------------------------------------------------------------------------------------------------
 
 
-def _paired(results: Results, metric: str, task: str, a: str, b: str) -> tuple[list[float], list[float]]:
-    """Values of ``a`` and ``b`` on the seeds both finished (a seed's combiners share everything)."""
-    x = dict(zip(results.seeds(task, a), results.metric(metric, task, a)))
-    y = dict(zip(results.seeds(task, b), results.metric(metric, task, b)))
-    common = sorted(set(x) & set(y))
-    return [x[s] for s in common], [y[s] for s in common]
-
-
 def _n_final(results: Results) -> int:
     n = results.metric("n_final")
     n = n[np.isfinite(n)]
@@ -214,14 +206,14 @@ def eliminates(results: Results, task: str, method: str, tol: float = ELIMINATE_
 
 def improves(results: Results, task: str, method: str, base: str = "single") -> Evidence:
     """Paired gold gain of ``method`` over ``base`` at the largest n (95% lower bound > 0)."""
-    a, b = _paired(results, "gold_final", task, method, base)
+    a, b = results.paired("gold_final", (task, method), (task, base))
     n = _n_final(results)
     return paired_gain(f"{task}: {method} improves on a {base} reward model (gold at n={n}, paired over seeds)", a, b)
 
 
 def _relative_improvement(results: Results, task: str, method: str) -> float:
-    a, b = _paired(results, "gold_final", task, method, "single")
-    if not a:
+    a, b = results.paired("gold_final", (task, method), (task, "single"))
+    if a.size == 0:
         return math.nan
     base = float(np.mean(b))
     return (float(np.mean(a)) - base) / abs(base) if base != 0 else math.nan
@@ -267,7 +259,7 @@ def verdict(results: Results) -> Verdict:
 # --------------------------------------------------------------------------------------------------
 
 
-def _ci(a: list[float], b: list[float]) -> str:
+def _ci(a: np.ndarray, b: np.ndarray) -> str:
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     d = d[np.isfinite(d)]
     if d.size < 2:
@@ -307,8 +299,8 @@ def extra_markdown(results: Results) -> str:
             el = eliminates(results, task, m)
             lost = f"{_mean_se(results.metric('rel_drop', task, m))} ({el.value:.3f})" if np.isfinite(el.value) \
                 else _mean_se(results.metric("rel_drop", task, m))
-            over_single = _ci(*_paired(results, "gold_final", task, m, "single")) if m != "single" else "–"
-            over_mean = _ci(*_paired(results, "gold_final", task, m, "mean")) if m != "mean" else "–"
+            over_single = _ci(*results.paired("gold_final", (task, m), (task, "single"))) if m != "single" else "–"
+            over_mean = _ci(*results.paired("gold_final", (task, m), (task, "mean"))) if m != "mean" else "–"
             lines.append(f"| {m} | {_mean_se(results.metric('gold_final', task, m))} | "
                          f"{_mean_se(results.metric('gold_peak', task, m))} | "
                          f"{_mean_se(results.metric('n_peak', task, m))} | {lost} | {over_single} | {over_mean} |")

@@ -425,11 +425,9 @@ def _paired(results: Results, metric: str, tasks: Sequence[str], ours: str, base
     a: list[float] = []
     b: list[float] = []
     for task in tasks:
-        x = dict(zip(results.seeds(task, ours), results.metric(metric, task, ours)))
-        y = dict(zip(results.seeds(task, base), results.metric(metric, task, base)))
-        for seed in sorted(set(x) & set(y)):
-            a.append(x[seed])
-            b.append(y[seed])
+        x, y = results.paired(metric, (task, ours), (task, base))
+        a.extend(x)
+        b.extend(y)
     bb = np.asarray(b, dtype=float)
     return np.asarray(a, dtype=float), (transform(bb) if transform else bb)
 

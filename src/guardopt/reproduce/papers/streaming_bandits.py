@@ -154,14 +154,6 @@ def run_cell(cell: Cell) -> CellResult:
     return CellResult(metrics=metrics)
 
 
-def _paired(results: Results, metric: str, task: str, a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
-    """Values of two methods on the seeds both finished, aligned by seed."""
-    ra = dict(zip(results.seeds(task, a), results.metric(metric, task, a)))
-    rb = dict(zip(results.seeds(task, b), results.metric(metric, task, b)))
-    common = sorted(set(ra) & set(rb))
-    return np.array([ra[s] for s in common]), np.array([rb[s] for s in common])
-
-
 def growth_bound(results: Results, instance: str, method: str) -> tuple[float, float, int]:
     """Ratio of mean normalized regret at 10⁴K over 10³K, its one-sided 95% upper bound, and the pairs.
 
@@ -208,7 +200,7 @@ def verdict(results: Results) -> Verdict:
                        detail=f"largest peak memory {worst:.0f} arms of K = {N_ARMS}"))
     for method in OPTIMAL:
         for task in TASKS:
-            ours, unif = _paired(results, "regret", task, method, BASELINE)
+            ours, unif = results.paired("regret", (task, method), (task, BASELINE))
             scale = float(unif.mean()) if unif.size else math.nan
             ev.append(paired_gain(f"{task}: {method} regret reduction vs uniform (fraction of uniform's)",
                                   ours / scale, unif / scale, margin=MARGIN, higher_is_better=False))
