@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet torch==2.13.0
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[torch,fair]"
+	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[torch,fair,dev,ray,dask]"
+	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,dev,ray,dask]"
 	touch $@ $(VENV)/.installed-run
 
 # The report is written even when a cell raised; the exit status still says so.
