@@ -6,6 +6,8 @@
   `ChebCB` (`guardopt.bandits.solver_tuner`, `tsallis`, `chebcb`).
 * Streaming best-arm identification with bounded memory: `TowerEpsBest`, `GameOfArms` and their
   baselines, run by `simulate` (`guardopt.bandits.streaming`).
+* Causal bandits on linear SEMs: `CSLUCB` (sub-graph learning, tailored UCB, change detection) and
+  its baselines (`guardopt.bandits.causal`).
 """
 
 from guardopt.bandits.baselines import (
@@ -17,6 +19,7 @@ from guardopt.bandits.baselines import (
     UCBConfig,
     best_feasible_arm,
 )
+from guardopt.bandits.causal import CSLUCB, CSLUCBConfig, CSLUCBOptimizer
 from guardopt.bandits.chebcb import ChebCB, ChebCBConfig, chebyshev_features
 from guardopt.bandits.grid import GridBandit, GridBanditOptimizer, GridConfig, arms_from_space
 from guardopt.bandits.ofs import OFS, OFSBandit, OFSConfig, ofs_ranking, ofs_select
@@ -37,10 +40,13 @@ from guardopt.bandits.streaming import (
 from guardopt.bandits.tsallis import TsallisINF, TsallisINFConfig, tsallis_inf_probabilities
 
 __all__ = [
+    "CSLUCB",
     "OFS",
     "UCB",
     "ArmHandle",
     "ArmStream",
+    "CSLUCBConfig",
+    "CSLUCBOptimizer",
     "ChebCB",
     "ChebCBConfig",
     "GameOfArms",
