@@ -13,6 +13,7 @@ What lives here (one module per kind of problem):
 * `streams`: arm-mean instances of the streaming-bandit experiments.
 * `synthetic`: synthetic test functions for Bayesian optimization (Branin, Hartmann, ...).
 * `linear_sem`: random linear-SEM causal bandits with soft interventions and a change event.
+* `knapsack`: two-stage robust knapsack instances and their exact evaluator (Neur2RO).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -51,6 +52,7 @@ _MODULES: tuple[str, ...] = (
     "streams",
     "synthetic",
     "linear_sem",
+    "knapsack",
 )
 
 #: Which module a name exported by several modules refers to at package level.
