@@ -12,6 +12,7 @@ What lives here (one module per kind of problem):
 * `sea`: the SEA concept-drift stream.
 * `streams`: arm-mean instances of the streaming-bandit experiments.
 * `synthetic`: synthetic test functions for Bayesian optimization (Branin, Hartmann, ...).
+* `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -49,6 +50,7 @@ _MODULES: tuple[str, ...] = (
     "sea",
     "streams",
     "synthetic",
+    "bilevel_toys",
 )
 
 #: Which module a name exported by several modules refers to at package level.
