@@ -1,10 +1,27 @@
-"""Optimizers: Lion-K (numpy here; the torch optimizer is in `guardopt.optim.lion_k_torch`).
+"""Optimizers: Lion-K (numpy here; the torch optimizer is in `guardopt.optim.lion_k_torch`), and
+first-order penalty methods for bilevel problems (`guardopt.optim.bilevel`).
 
 Importing this package never imports torch: ``LionKTorch`` is loaded on first attribute access.
 """
 
 from typing import Any
 
+from guardopt.optim.bilevel import (
+    Ball,
+    BilevelFunctions,
+    BilevelProblem,
+    BilevelResult,
+    Box,
+    DoubleLoopConfig,
+    PenaltyEstimate,
+    Projection,
+    SingleLoopConfig,
+    double_loop,
+    penalty_estimate,
+    penalty_gradient,
+    single_loop,
+    solve_lower_level,
+)
 from guardopt.optim.lion_k import (
     KERNELS,
     LionK,
@@ -17,13 +34,27 @@ from guardopt.optim.lion_k import (
 
 __all__ = [
     "KERNELS",
+    "Ball",
+    "BilevelFunctions",
+    "BilevelProblem",
+    "BilevelResult",
+    "Box",
+    "DoubleLoopConfig",
     "LionK",
     "LionKConfig",
     "LionKTorch",
+    "PenaltyEstimate",
+    "Projection",
+    "SingleLoopConfig",
     "constraint_norm",
+    "double_loop",
     "grad_k",
+    "penalty_estimate",
+    "penalty_gradient",
     "project_ball",
     "projected_gradient_descent",
+    "single_loop",
+    "solve_lower_level",
 ]
 
 

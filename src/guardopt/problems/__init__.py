@@ -14,6 +14,7 @@ What lives here (one module per kind of problem):
 * `synthetic`: synthetic test functions for Bayesian optimization (Branin, Hartmann, ...).
 * `linear_sem`: random linear-SEM causal bandits with soft interventions and a change event.
 * `knapsack`: two-stage robust knapsack instances and their exact evaluator (Neur2RO).
+* `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -53,6 +54,7 @@ _MODULES: tuple[str, ...] = (
     "synthetic",
     "linear_sem",
     "knapsack",
+    "bilevel_toys",
 )
 
 #: Which module a name exported by several modules refers to at package level.
