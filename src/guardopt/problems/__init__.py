@@ -15,6 +15,7 @@ What lives here (one module per kind of problem):
 * `linear_sem`: random linear-SEM causal bandits with soft interventions and a change event.
 * `knapsack`: two-stage robust knapsack instances and their exact evaluator (Neur2RO).
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
+* `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -55,6 +56,8 @@ _MODULES: tuple[str, ...] = (
     "linear_sem",
     "knapsack",
     "bilevel_toys",
+    # numeric programs with textual feedback (Trace / OPTO)
+    "numeric_programs",
 )
 
 #: Which module a name exported by several modules refers to at package level.
