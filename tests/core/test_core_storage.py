@@ -17,6 +17,7 @@ import pytest
 
 import guardopt as go
 from guardopt.core import InMemoryStorage, SQLiteStorage, StorageError, TrialState, make_storage
+from guardopt.core.storage import SCHEMA_VERSION
 from guardopt.core.trial import Trial
 
 HERE = Path(__file__).parent
@@ -73,7 +74,7 @@ def test_sqlite_refuses_a_newer_schema(tmp_path: Path) -> None:
     SQLiteStorage(path)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    with pytest.raises(StorageError, match=r"written with storage schema 99; this guardopt reads up to 1"):
+    with pytest.raises(StorageError, match=rf"storage schema 99; this guardopt reads up to {SCHEMA_VERSION}"):
         SQLiteStorage(path)
 
 

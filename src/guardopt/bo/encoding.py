@@ -4,7 +4,8 @@ The GP works on ``Space.encode`` coordinates: one column per `Real` / `Integer`,
 `Choice`. An acquisition is only ever scored at *valid* encodings, i.e. at ``encode(decode(u))``:
 integers are rounded (the GP then sees each integer at the centre of its cell) and a choice's block
 is made one-hot. `project` does this for a whole batch at once, identically to the scalar
-``Space.decode`` / ``Space.encode`` round trip (tested).
+``Space.decode`` / ``Space.encode`` round trip (tested). In a conditional space it also resets the
+columns of parameters made inactive by their parents to the space's fixed fill (`active_mask`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 import numpy as np
 from scipy.stats import qmc
 
-from guardopt.core.space import Choice, Integer, Real, Space
+from guardopt.core.space import INACTIVE_FILL, Choice, Integer, Real, Space
 
 
 class EncodedSpace:
@@ -41,6 +42,43 @@ class EncodedSpace:
                 if isinstance(p, Integer):
                     self.integers.append((s.start, p))
         self.is_continuous = not self.integers and not self.blocks
+        self.conditional = space.is_conditional
+        # For each condition of each conditional parameter, in the space's topological order:
+        # (parent, its columns, and the allowed values as option indices (Choice) or integers).
+        self._conds: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
+        for name in space.order:
+            conds = []
+            for parent, values in space.conditions_of(name).items():
+                pp = space.params[parent]
+                if isinstance(pp, Choice):
+                    allowed = np.array([i for i, o in enumerate(pp.options) if any(_same(o, v) for v in values)])
+                else:
+                    allowed = np.array([int(v) for v in values])
+                conds.append((parent, allowed))
+            self._conds.append((name, conds))
+
+    def _values(self, u: np.ndarray, name: str) -> np.ndarray:
+        """Per row, a parent's option index (Choice) or integer value (Integer), shape ``(m,)``."""
+        p = self.space.params[name]
+        s = self.space.slice_of(name)
+        if isinstance(p, Choice):
+            return np.asarray(np.argmax(u[:, s], axis=1))
+        assert isinstance(p, Integer)
+        lo, hi = p.low - 0.5, p.high + 0.5
+        col = u[:, s.start]
+        x = np.exp(math.log(lo) + col * (math.log(hi) - math.log(lo))) if p.log else lo + col * (hi - lo)
+        return np.asarray(np.clip(np.round(x), p.low, p.high).astype(int))
+
+    def active_mask(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """Which parameters are active in each row of valid encodings ``u`` (``(m, dim)``): name -> ``(m,)`` bool."""
+        u = np.atleast_2d(u)
+        out: dict[str, np.ndarray] = {}
+        for name, conds in self._conds:
+            m = np.ones(u.shape[0], dtype=bool)
+            for parent, allowed in conds:
+                m &= out[parent] & np.isin(self._values(u, parent), allowed)
+            out[name] = m
+        return out
 
     def project(self, u: np.ndarray) -> np.ndarray:
         """``encode(decode(u))`` for every row of ``u`` (shape ``(m, dim)``)."""
@@ -57,6 +95,11 @@ class EncodedSpace:
             block = np.zeros((out.shape[0], s.stop - s.start))
             block[np.arange(out.shape[0]), np.argmax(out[:, s], axis=1)] = 1.0
             out[:, s] = block
+        if self.conditional:
+            for name, active in self.active_mask(out).items():
+                s = self.space.slice_of(name)
+                fill = 0.0 if isinstance(self.space.params[name], Choice) else INACTIVE_FILL
+                out[~active, s] = fill
         return out
 
     def from_raw(self, raw: np.ndarray) -> np.ndarray:
@@ -112,3 +155,13 @@ class EncodedSpace:
 def real_columns(space: Space) -> list[int]:
     """Encoded columns of the `Real` parameters."""
     return [space.slice_of(n).start for n, p in space.params.items() if isinstance(p, Real)]
+
+
+def _same(a: object, b: object) -> bool:
+    # The equality `Space` uses for conditions: 1 is not True.
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False

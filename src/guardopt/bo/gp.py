@@ -125,6 +125,16 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, prior: GP
         y: Standardized outputs, shape ``(n,)``.
         prior: The hyperparameter priors.
     """
+    nll, grad = neg_log_likelihood(theta, x, y)
+    lp, lp_grad = prior.log_density(theta)
+    return nll - lp, grad - lp_grad
+
+
+def neg_log_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Negative log marginal likelihood (GLS constant mean profiled out) and its gradient in ``theta``.
+
+    Shapes as in `neg_log_posterior`; a covariance that does not factorize gives ``(1e10, 0)``.
+    """
     n, d = x.shape
     ls = np.exp(theta[:d])
     sf2 = math.exp(theta[d])
@@ -153,8 +163,7 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, prior: GP
     grad[:d] = 0.5 * np.einsum("jk,jki->i", w * g, d2)
     grad[d] = 0.5 * float(np.sum(w * kc))
     grad[d + 1] = 0.5 * noise * float(np.trace(w))
-    lp, lp_grad = prior.log_density(theta)
-    return nll - lp, grad - lp_grad
+    return nll, grad
 
 
 def fit_hyperparameters(
@@ -164,6 +173,7 @@ def fit_hyperparameters(
     starts: list[np.ndarray],
     maxiter: int = 200,
     fixed_noise: float | None = None,
+    groups: np.ndarray | None = None,
 ) -> np.ndarray:
     """MAP hyperparameters by L-BFGS-B from each start; returns the best ``theta`` (shape ``(d + 2,)``).
 
@@ -171,10 +181,15 @@ def fit_hyperparameters(
         x: Inputs, shape ``(n, d)``.
         y: Standardized outputs, shape ``(n,)``.
         prior: Hyperparameter priors.
-        starts: Starting points (e.g. the previous fit, for a warm start, and the prior's).
+        starts: Starting points (e.g. the previous fit, for a warm start, and the prior's), shape ``(d + 2,)``.
         maxiter: L-BFGS-B iterations per start.
         fixed_noise: Fix the noise variance (standardized units) instead of fitting it.
+        groups: Tie lengthscales: column ``i`` uses lengthscale ``groups[i]`` (integers ``0..g-1``,
+            shape ``(d,)``). The prior then counts each tied lengthscale once. The returned ``theta``
+            is still one lengthscale per column (equal within a group).
     """
+    if groups is not None:
+        return _fit_tied(x, y, prior, starts, maxiter, fixed_noise, np.asarray(groups, dtype=int))
     d = x.shape[1]
     lo_noise = math.log(MIN_NOISE) if fixed_noise is None else math.log(fixed_noise)
     hi_noise = math.log(MAX_NOISE) if fixed_noise is None else math.log(fixed_noise)
@@ -189,6 +204,38 @@ def fit_hyperparameters(
     if best_theta is None:
         return np.clip(starts[0], [b[0] for b in bounds], [b[1] for b in bounds])
     return best_theta
+
+
+def _fit_tied(x: np.ndarray, y: np.ndarray, prior: GPPrior, starts: list[np.ndarray], maxiter: int,
+              fixed_noise: float | None, groups: np.ndarray) -> np.ndarray:
+    g = int(groups.max()) + 1
+    first = np.array([int(np.flatnonzero(groups == k)[0]) for k in range(g)])
+    d = x.shape[1]
+
+    def expand(t: np.ndarray) -> np.ndarray:
+        return np.concatenate([t[:g][groups], t[g:]])
+
+    def objective(t: np.ndarray) -> tuple[float, np.ndarray]:
+        nll, grad = neg_log_likelihood(expand(t), x, y)
+        lp, lp_grad = prior.log_density(t)
+        # Chain rule: a tied lengthscale's gradient is the sum over the columns that share it.
+        g_red = np.concatenate([np.bincount(groups, weights=grad[:d], minlength=g), grad[d:]])
+        return nll - lp, g_red - lp_grad
+
+    lo_noise = math.log(MIN_NOISE) if fixed_noise is None else math.log(fixed_noise)
+    hi_noise = math.log(MAX_NOISE) if fixed_noise is None else math.log(fixed_noise)
+    bounds = [LOG_LS_BOUNDS] * g + [LOG_SF2_BOUNDS, (lo_noise, hi_noise)]
+    lo, hi = np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds])
+    best_theta, best_val = None, math.inf
+    for start in starts:
+        t0 = np.clip(np.concatenate([np.asarray(start)[:d][first], np.asarray(start)[d:]]), lo, hi)
+        res = minimize(objective, t0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter})
+        if np.isfinite(res.fun) and res.fun < best_val:
+            best_theta, best_val = np.asarray(res.x), float(res.fun)
+    if best_theta is None:
+        s0 = np.asarray(starts[0])
+        best_theta = np.clip(np.concatenate([s0[:d][first], s0[d:]]), lo, hi)
+    return expand(best_theta)
 
 
 def check_gp_data(x: Any, y: Any, theta: Any, owner: str, extra: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -10,6 +10,9 @@ scoring a few thousand Sobol and local candidates and polishing the best few wit
   its value, which collapses the variance there so the next point goes elsewhere).
 * Outcome constraints: one GP per constraint residual; EI × P(feasible) (computed in log space).
 * Multi-fidelity: a `Real` fidelity parameter with a known cost; cost-aware knowledge gradient.
+* Conditional spaces (``when=``): the GP sees inactive parameters through the arc embedding of
+  `guardopt.bo.conditional` (inactive is no value of the parameter), and candidates are projected
+  so that inactive columns hold the space's fill (points differing only there are the same point).
 * `recommend(guard)`: the evaluated point to report, feasible under a confidence bound of every
   constraint GP (``"pessimistic"``: upper bound ``<= 0``) or None when there is none yet.
 """
@@ -27,10 +30,12 @@ from scipy.stats import norm
 
 from guardopt.bo import acquisition as acq
 from guardopt.bo import fidelity_gp
+from guardopt.bo.conditional import ArcEmbedding, ConditionalGP
 from guardopt.bo.encoding import EncodedSpace
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
 from guardopt.core.errors import (
     InvalidParameterError,
+    UnsupportedError,
     check_choice,
     check_in_range,
     check_int,
@@ -71,6 +76,12 @@ class GPConfig:
             ``"observed"`` (lowest observed loss), ``"posterior_mean"`` (lowest GP mean; the
             tutorial's choice under noise) or ``"auto"`` (posterior mean for ``nei``/``kg``/``mes``).
         noise_free: Fix the GP's noise variance at ``1e-8`` of the output variance instead of fitting it.
+        output_transform: ``"standardize"`` (zero mean, unit variance; the default) or
+            ``"yeo-johnson"``: standardize, then a Yeo-Johnson power transform with its exponent fitted
+            by maximum likelihood (scipy), then standardize again, as HEBO does (Cowen-Rivers et al.,
+            2022, "HEBO: Pushing the Limits of Sample-Efficient Hyperparameter Optimisation"). It
+            compresses a long tail of bad values (collapsed models in hyperparameter searches) that
+            otherwise dominates the GP's fit; the transform is monotone, so the argmin is unchanged.
         fidelity: Name of a `Real` fidelity parameter (multi-fidelity mode; needs ``acquisition="kg"``).
         fidelity_cost: ``value -> cost`` of one evaluation at that fidelity (positive).
         target_fidelity: The fidelity whose optimum is wanted (None: the parameter's upper bound).
@@ -89,6 +100,7 @@ class GPConfig:
     guard_delta: float = 0.05
     recommendation: str = "auto"
     noise_free: bool = False
+    output_transform: str = "standardize"
     fidelity: str | None = None
     fidelity_cost: Callable[[float], float] | None = None
     target_fidelity: float | None = None
@@ -108,6 +120,7 @@ class GPConfig:
         check_int(self.mes_samples, "mes_samples", _OWNER, low=1)
         check_in_range(self.guard_delta, "guard_delta", _OWNER, 0.0, 0.5)
         check_choice(self.recommendation, "recommendation", _OWNER, ("auto", "observed", "posterior_mean"))
+        check_choice(self.output_transform, "output_transform", _OWNER, ("standardize", "yeo-johnson"))
         if self.fidelity is not None:
             if self.acquisition != "kg":
                 raise InvalidParameterError("acquisition", _OWNER, "'kg' when a fidelity parameter is given",
@@ -195,6 +208,10 @@ class GPOptimizer(OptimizerBase):
         self._prior = GPPrior.for_dim(dim)
         self._theta_cons = [None] * len(problem.constraints)
         self._fid_col: int | None = None
+        self._embed = ArcEmbedding(self._enc) if problem.space.is_conditional else None
+        if self._embed is not None and cfg.fidelity is not None:
+            raise UnsupportedError("GPOptimizer does not combine a fidelity parameter with a conditional space "
+                                   "(parameters with 'when='); drop one of them.")
         if cfg.fidelity is not None:
             p = problem.space.params.get(cfg.fidelity)
             if not isinstance(p, Real) or p.log:
@@ -343,6 +360,8 @@ class GPOptimizer(OptimizerBase):
         loss = np.array(self._loss)
         scaler = Standardizer.fit(loss)
         y = scaler.transform(loss)
+        if self.config.output_transform == "yeo-johnson":
+            y = _yeo_johnson(y)
         fixed = 1e-8 if self.config.noise_free else None
         gp: GaussianProcess
         if self._fid_col is not None:
@@ -354,11 +373,8 @@ class GPOptimizer(OptimizerBase):
                                                           fixed_noise=fixed)
             gp = fidelity_gp.FidelityGP(x, y, self._theta, self._fid_col, self._target_u)
         else:
-            starts = [self._prior.initial_theta(x.shape[1])]
-            if self._theta is not None:
-                starts.insert(0, self._theta)
-            self._theta = fit_hyperparameters(x, y, self._prior, starts, fixed_noise=fixed)
-            gp = GaussianProcess(x, y, self._theta)
+            self._theta = self._fit_theta(x, y, self._theta, fixed)
+            gp = self._make_gp(x, y, self._theta)
         resid = np.array(self._resid).reshape(len(x), -1)
         cons, thresholds = [], []
         for j in range(resid.shape[1]):
@@ -371,18 +387,32 @@ class GPOptimizer(OptimizerBase):
                 fill = max(top, 0.0) + max(span, 1.0)
             r[~finite] = fill if math.isfinite(fill) else np.finfo(float).max
             cs = Standardizer.fit(r)
-            starts = [self._prior.initial_theta(x.shape[1])]
-            prev = self._theta_cons[j]
-            if prev is not None:
-                starts.insert(0, prev)
-            theta_c = fit_hyperparameters(x, cs.transform(r), self._prior, starts, fixed_noise=fixed)
+            theta_c = self._fit_theta(x, cs.transform(r), self._theta_cons[j], fixed)
             self._theta_cons[j] = theta_c
-            cons.append(GaussianProcess(x, cs.transform(r), theta_c))
+            cons.append(self._make_gp(x, cs.transform(r), theta_c))
             thresholds.append(float(cs.transform(np.array([0.0]))[0]))
         feasible = np.all(resid <= 0.0, axis=1) if resid.shape[1] else np.ones(len(x), dtype=bool)
         self._model = _Model(gp, scaler, x, y, cons, np.array(thresholds), feasible)
         self._model_key = self._told
         return self._model
+
+    def _fit_theta(self, x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, fixed: float | None) -> np.ndarray:
+        """MAP hyperparameters, warm-started from ``prev``; on the arc embedding in a conditional space."""
+        if self._embed is None:
+            starts = [self._prior.initial_theta(x.shape[1])]
+            if prev is not None:
+                starts.insert(0, prev)
+            return fit_hyperparameters(x, y, self._prior, starts, fixed_noise=fixed)
+        z = self._embed(x)
+        starts = [self._prior.initial_theta(z.shape[1])]
+        if prev is not None:
+            starts.insert(0, prev)
+        return fit_hyperparameters(z, y, self._prior, starts, fixed_noise=fixed, groups=self._embed.groups)
+
+    def _make_gp(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray) -> GaussianProcess:
+        if self._embed is None:
+            return GaussianProcess(x, y, theta)
+        return ConditionalGP(x, y, theta, self._embed)
 
     # -- acquisition ------------------------------------------------------------------------------
 
@@ -596,6 +626,23 @@ class GPOptimizer(OptimizerBase):
             res = minimize(fun_fd, start[cols], method="L-BFGS-B", bounds=[(0.0, 1.0)] * cols.size,
                            options={"maxiter": 15, "eps": 1e-5})
         return full(np.asarray(res.x))
+
+
+def _yeo_johnson(y: np.ndarray) -> np.ndarray:
+    """Standardized Yeo-Johnson transform of standardized ``y`` (``(n,)``); ``y`` itself when it cannot be fitted."""
+    from scipy.stats import yeojohnson
+
+    if y.size < 3 or not np.isfinite(y).all() or float(np.ptp(y)) <= 0.0:
+        return y
+    try:
+        with np.errstate(all="ignore"):
+            z, _ = yeojohnson(y)
+    except (ValueError, FloatingPointError, OverflowError):
+        return y
+    z = np.asarray(z, dtype=float)
+    if not np.isfinite(z).all() or float(np.std(z)) <= 1e-12:
+        return y
+    return np.asarray((z - z.mean()) / z.std())
 
 
 def _fantasize(gp: GaussianProcess, cons: list[GaussianProcess],

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from guardopt.certify.columns import equal_mask
 from guardopt.core.errors import InputDataError, as_float_array, check_in_range
 
 Data = Mapping[str, np.ndarray]
@@ -378,7 +379,8 @@ def _eq(key: str, value: Any) -> Selector:
     def select(data: Data) -> np.ndarray:
         if key not in data:
             raise InputDataError(f"The data has no {key!r} column (needed by a constraint).")
-        return np.asarray(data[key]) == value
+        # Any hashable label: strings, tuples, None, mixed types (numpy alone would mangle these).
+        return equal_mask(data[key], value)
 
     return select
 
@@ -439,7 +441,7 @@ def demographic_parity(epsilon: float, group: str = "group", groups: Sequence[An
     Args:
         epsilon: Largest acceptable gap in positive rates.
         group: Data key of the group column.
-        groups: The two group values ``(a, b)``.
+        groups: The two group values ``(a, b)``: any hashable labels (``("F", "M")``, tuples, ``None``).
         delta: Optional per-constraint miscoverage.
     """
     a, b = _two(groups)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
+from guardopt.certify.columns import as_column, distinct, equal_mask
 from guardopt.core.errors import InputDataError, check_in_range, check_int
 
 
@@ -68,11 +69,11 @@ class LogisticRegression:
         if self.parity_penalty > 0:
             if groups is None:
                 raise InputDataError("LogisticRegression with parity_penalty > 0 needs groups= in fit().")
-            g = np.asarray(groups)
-            values = np.unique(g)
-            if g.shape != y.shape or values.size != 2:
+            g = as_column(groups)
+            values = distinct(g) if g.ndim == 1 else []
+            if g.shape != y.shape or len(values) != 2:
                 raise InputDataError(f"groups must be ({len(y)},) with two values. Got values {values!r}.")
-            masks = (g == values[0], g == values[1])
+            masks = (equal_mask(g, values[0]), equal_mask(g, values[1]))
         x0 = np.zeros(d + 1) if theta0 is None else np.asarray(theta0, dtype=float).copy()
         if x0.shape != (d + 1,):
             raise InputDataError(f"theta0 must have shape ({d + 1},). Got {x0.shape} instead.")

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize
 
+from guardopt.certify.columns import as_column
 from guardopt.certify.constraints import WEIGHT_KEY, Constraint, Data, Mean
 from guardopt.certify.models import CertifiableModel, finite_family
 from guardopt.certify.oracles import (
@@ -119,6 +120,10 @@ class Certified:
         candidate: The candidate-selection outcome.
         n_candidate, n_safety: Samples in each split (``n_candidate`` is 0 when only `Seldonian.test`
             ran).
+        trivial: ``"approves everyone"`` or ``"approves nobody"`` when every output of the model on
+            the safety set is 1 (or every one is 0): a constant decision meets a parity constraint
+            by construction, so such a certificate says nothing about the model's quality; None
+            otherwise. (Read it for 0/1 decisions; for other outputs it only marks a constant 1 or 0.)
     """
 
     params: np.ndarray
@@ -126,15 +131,25 @@ class Certified:
     candidate: Candidate | None
     n_candidate: int
     n_safety: int
+    trivial: str | None = None
 
     @property
     def solution_found(self) -> bool:
         return True
 
     @property
+    def is_trivial(self) -> bool:
+        """Whether the certified model gives every row the same decision (see ``trivial``)."""
+        return self.trivial is not None
+
+    @property
     def reason(self) -> str:
-        """Why it passed: every bound against its threshold."""
-        return "; ".join(r.describe() for r in self.reports)
+        """Why it passed: every bound against its threshold (and a warning for a trivial certificate)."""
+        text = "; ".join(r.describe() for r in self.reports)
+        if self.trivial is not None:
+            text += (f"; TRIVIAL certificate: the model {self.trivial} on the safety set, which meets a "
+                     "gap constraint by construction")
+        return text
 
     def __bool__(self) -> bool:
         return True
@@ -254,7 +269,7 @@ class Seldonian:
         cand = self.select_candidate(model, candidate_data, cons, n_safety=n_s)
         result = self.test(model, cand.params, safety_data, cons, candidate=cand)
         if isinstance(result, Certified):
-            return Certified(result.params, result.reports, cand, n_c, n_s)
+            return Certified(result.params, result.reports, cand, n_c, n_s, result.trivial)
         return NoSolutionFound(result.reason, result.failed, result.reports, result.rejected_params, cand, n_c, n_s)
 
     def split(self, data: Data, seed: int | np.random.Generator | None = None) -> tuple[Data, Data]:
@@ -371,7 +386,7 @@ class Seldonian:
         failed = tuple(r for r in reports if not r.passed)
         n_c = 0
         if not failed:
-            return Certified(theta, tuple(reports), candidate, n_c, n_s)
+            return Certified(theta, tuple(reports), candidate, n_c, n_s, _trivial(pred, safety_data))
         reason = "; ".join(r.describe() for r in failed)
         return NoSolutionFound(reason, failed, tuple(reports), theta, candidate, n_c, n_s)
 
@@ -418,6 +433,19 @@ def _predictions(model: CertifiableModel, theta: np.ndarray, data: Data, owner: 
     return pred
 
 
+def _trivial(pred: np.ndarray, data: Data) -> str | None:
+    """``"approves everyone"`` / ``"approves nobody"`` when every counted output is 1 / 0, else None."""
+    w = np.asarray(data[WEIGHT_KEY], dtype=float) if WEIGHT_KEY in data else np.ones(pred.shape[0])
+    out = np.asarray(pred, dtype=float).reshape(pred.shape[0], -1)[w > 0]
+    if out.size == 0:
+        return None
+    if np.all(out == 1.0):
+        return "approves everyone"
+    if np.all(out == 0.0):
+        return "approves nobody"
+    return None
+
+
 def _as_constraints(constraints: Constraint | Sequence[Constraint]) -> list[Constraint]:
     cons = [constraints] if isinstance(constraints, Constraint) else list(constraints)
     if not cons or not all(isinstance(c, Constraint) for c in cons):
@@ -438,7 +466,7 @@ def _check_data(data: Data) -> int:
         raise InputDataError(f"Data must be a non-empty mapping of named arrays. Got {type(data).__name__}.")
     n: int | None = None
     for key, value in data.items():
-        arr = np.asarray(value)
+        arr = as_column(value)
         if arr.ndim == 0:
             raise InputDataError(f"Data column {key!r} is a scalar; every column needs one entry per row.")
         if n is None:
@@ -464,7 +492,7 @@ def _check_split(total: int, n_s: int) -> None:
 
 
 def _rows(data: Data) -> int:
-    return int(np.asarray(next(iter(data.values()))).shape[0])
+    return int(as_column(next(iter(data.values()))).shape[0])
 
 
 def _size(data: Data) -> int:
@@ -475,7 +503,7 @@ def _size(data: Data) -> int:
 
 
 def _index(data: Data, idx: np.ndarray) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v)[idx] for k, v in data.items()}
+    return {k: as_column(v)[idx] for k, v in data.items()}
 
 
 def _take(data: Data, keep: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:

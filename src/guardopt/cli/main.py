@@ -11,9 +11,12 @@ import, a store that cannot be read), 2 on usage errors (unknown names, bad opti
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 DEFAULT_STORE = os.path.join(".guardopt", "results.db")
 DEFAULT_OUT = os.path.join(".guardopt", "reports")
@@ -30,13 +33,62 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<got>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+def suggest(got: str, options: Sequence[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``options`` (difflib), or ``""`` when none is close."""
+    close = difflib.get_close_matches(got, list(options), n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+class Parser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` whose usage errors suggest the closest valid name."""
+
+    def error(self, message: str) -> NoReturn:
+        m = _INVALID_CHOICE.search(message)
+        if m:
+            choices = re.findall(r"'([^']*)'", m.group("choices"))
+            hint = suggest(m.group("got"), choices)
+            message += f".{hint}" if hint else ""
+        super().error(message)
+
+    def error_unrecognized(self, extras: Sequence[str]) -> NoReturn:
+        """Refuse unknown options with this (sub)command's usage and the closest known option."""
+        known = [o for a in self._actions for o in a.option_strings]
+        hints = "".join(suggest(e.split("=", 1)[0], known) for e in extras if e.startswith("-"))
+        self.error(f"unrecognized arguments: {' '.join(extras)}.{hints}".replace("..", "."))
+
+
+class _Version(argparse.Action):
+    """``--version``: imports guardopt only when asked (``--help`` stays instant)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the guardopt version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        import guardopt
+
+        sys.stdout.write(f"guardopt {guardopt.__version__}\n")
+        parser.exit()
+
+
+def _leaf(p: argparse.ArgumentParser, handler: str) -> None:
+    # Each command's own parser travels with the parsed arguments, so that an unknown option is
+    # answered with that command's usage rather than the top-level one.
+    p.set_defaults(handler=handler, command_parser=p)
+
+
+def build_parser() -> Parser:
     """The parser of every command (no heavy imports)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="guardopt",
         description="Optimization under uncertainty that stays safe: reproduce the seed papers' "
         "claims, write reports, inspect stored studies.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -46,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every reproduction (paper, claim, tasks, methods, scales), the modules "
         "that failed to import, and the problem modules with their public names.",
     )
-    p_list.set_defaults(handler="guardopt.cli.list_cmd")
+    _leaf(p_list, "guardopt.cli.list_cmd")
 
     p_rep = sub.add_parser(
         "reproduce",
@@ -76,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="recompute cells even when they are stored (replaces them)")
     p_rep.add_argument("--no-progress", dest="progress", action="store_false",
                        help="no progress bar")
-    p_rep.set_defaults(handler="guardopt.cli.reproduce_cmd")
+    _leaf(p_rep, "guardopt.cli.reproduce_cmd")
 
     p_report = sub.add_parser(
         "report",
@@ -96,26 +148,62 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("--evidence", default=None, metavar="DIR",
                           help="also export the reported scale's stored cells to DIR/<name>.jsonl.gz "
                                "(the evidence committed beside reports/; --store DIR reads it back)")
-    p_report.set_defaults(handler="guardopt.cli.report_cmd")
+    _leaf(p_report, "guardopt.cli.report_cmd")
 
     p_study = sub.add_parser(
         "study",
-        help="inspect stored studies",
-        description="Inspect studies stored by guardopt.core.Study.",
+        help="inspect, export, plot or delete stored studies",
+        description="Inspect, export, plot or delete studies stored by guardopt.Study.",
     )
     study_sub = p_study.add_subparsers(dest="study_command", metavar="SUBCOMMAND")
     study_sub.required = True
-    p_show = study_sub.add_parser("show", help="print the trials of a stored study",
-                                  description="Print the trials of a stored study.")
+    storage_help = "where the study lives, e.g. sqlite:///studies.db"
+    p_show = study_sub.add_parser(
+        "show", help="print a stored study's trials as a table",
+        description="Print a stored study's trials as a table: state, value, whether each trial is feasible, "
+        "the best feasible value so far (the best trial starred), parameters and constraint values.")
     p_show.add_argument("name", metavar="NAME", help="the study's name")
-    p_show.add_argument("--storage", required=True, metavar="URL",
-                        help="where the study lives, e.g. sqlite:///studies.db")
-    p_show.set_defaults(handler="guardopt.cli.study_cmd")
+    p_show.add_argument("--storage", required=True, metavar="URL", help=storage_help)
+    p_show.add_argument("--last", type=_positive_int, default=None, metavar="N",
+                        help="show only the last N trials (the summary still counts all)")
+    _leaf(p_show, "guardopt.cli.study_cmd")
     p_ls = study_sub.add_parser("list", help="list the studies of a storage",
-                                description="List the names of the studies in a storage.")
-    p_ls.add_argument("--storage", required=True, metavar="URL",
-                      help="where the studies live, e.g. sqlite:///studies.db")
-    p_ls.set_defaults(handler="guardopt.cli.study_cmd")
+                                description="List the studies of a storage with their trial counts.")
+    p_ls.add_argument("--storage", required=True, metavar="URL", help="where the studies live, e.g. "
+                      "sqlite:///studies.db")
+    _leaf(p_ls, "guardopt.cli.study_cmd")
+    p_export = study_sub.add_parser(
+        "export", help="write a stored study's trials as CSV or JSON",
+        description="Write a stored study's trials as CSV (one row per trial; params_*, constraints_* and "
+        "user_attrs_* columns) or JSON (the problem and every trial), to a file or to standard output.")
+    p_export.add_argument("name", metavar="NAME", help="the study's name")
+    p_export.add_argument("--storage", required=True, metavar="URL", help=storage_help)
+    p_export.add_argument("--format", choices=("csv", "json"), default=None,
+                          help="output format (default: from the --out suffix, else csv)")
+    p_export.add_argument("--out", default=None, metavar="FILE", help="output file (default: standard output)")
+    _leaf(p_export, "guardopt.cli.study_cmd")
+    p_delete = study_sub.add_parser(
+        "delete", help="delete a stored study and its trials",
+        description="Delete a stored study and all its trials from the storage. Asks for confirmation "
+        "unless --yes is given (required when standard input is not a terminal).")
+    p_delete.add_argument("name", metavar="NAME", help="the study's name")
+    p_delete.add_argument("--storage", required=True, metavar="URL", help=storage_help)
+    p_delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _leaf(p_delete, "guardopt.cli.study_cmd")
+    p_plot = study_sub.add_parser(
+        "plot", help="write a stored study's plots (PNG) and their tables (CSV)",
+        description="Write the plots of guardopt.viz for a stored study to DIR: optimization history, "
+        "parameter importance, slice, contour, parallel coordinates, constraints against their limits and "
+        "the Pareto front, each as <plot>.png with its data as <plot>.csv. Plots that do not apply (no "
+        "constraints, a single objective) are skipped with the reason.")
+    p_plot.add_argument("name", metavar="NAME", help="the study's name")
+    p_plot.add_argument("--storage", required=True, metavar="URL", help=storage_help)
+    p_plot.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
+    p_plot.add_argument("--dpi", type=_positive_int, default=110, metavar="N", help="PNG resolution (default 110)")
+    p_plot.add_argument("--importance", choices=("auto", "fanova", "permutation"), default="auto",
+                        help="parameter importance method: Optuna's fANOVA, scikit-learn's permutation importance, "
+                        "or auto (fANOVA when Optuna is installed; default)")
+    _leaf(p_plot, "guardopt.cli.study_cmd")
     return parser
 
 
@@ -126,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        leaf = getattr(args, "command_parser", None)
+        (leaf if isinstance(leaf, Parser) else parser).error_unrecognized(extras)
     import importlib
 
     module = importlib.import_module(args.handler)

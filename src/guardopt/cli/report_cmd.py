@@ -17,8 +17,20 @@ from guardopt.reproduce.store import export_evidence, open_store
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Handle ``guardopt report``; returns the exit code."""
     registry = discover()
+    try:
+        registry.select(list(args.names))  # unknown names are a usage error, whatever the store
+    except UnknownReproductionError as exc:
+        err.print(f"[red]error:[/] {unknown_message(exc, registry)}")
+        return 2
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # an unwritable or non-folder --out: a message, not a traceback
+        err.print(f"[red]error:[/] cannot write the reports to --out {args.out}: {exc.strerror or exc}")
+        return 1
     if not Path(args.store).exists():
-        err.print(f"[yellow]No result store at {args.store}; every reproduction is listed as not run.[/]")
+        err.print(f"[red]error:[/] no result store at --store {args.store}. Run `guardopt reproduce NAME --store "
+                  f"{args.store}` first, or point --store at an existing SQLite file or evidence folder.")
+        return 1
     try:
         entries = write_reports(registry, args.store, args.out, names=args.names or None, scale=args.scale)
     except UnknownReproductionError as exc:

@@ -34,6 +34,11 @@ def select(registry: Registry, names: list[str], use_all: bool) -> list[Reproduc
 def unknown_message(exc: UnknownReproductionError, registry: Registry) -> str:
     """The error for unknown names, pointing at modules that failed to import."""
     msg = str(exc)
+    from guardopt.cli.main import suggest
+
+    hints = [suggest(name, exc.valid) for name in exc.unknown]
+    msg += "".join(h.replace("Did you mean", f"For {name!r}, did you mean") if len(exc.unknown) > 1 else h
+                   for name, h in zip(exc.unknown, hints) if h)
     if registry.errors:
         broken = ", ".join(sorted(registry.errors))
         msg += f" Some paper modules failed to import ({broken}); see `guardopt list`."

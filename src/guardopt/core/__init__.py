@@ -1,5 +1,7 @@
 """Layer 1: spaces, trials, studies, optimizers, storages, executors, seeding and errors."""
 
+from guardopt.core.callbacks import StopAtValue, StopOnPlateau, TimeBudget
+from guardopt.core.define_by_run import RunningTrial, TrialPruned
 from guardopt.core.errors import (
     GuardoptError,
     InputDataError,
@@ -14,20 +16,23 @@ from guardopt.core.errors import (
 from guardopt.core.executors import make_executor
 from guardopt.core.optimizer import Optimizer, OptimizerBase, RandomSearch
 from guardopt.core.problem import ProblemSpec
+from guardopt.core.pruners import HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
 from guardopt.core.seeding import derive_seed, make_rng
 from guardopt.core.space import Choice, Integer, Params, Real, Space
 from guardopt.core.storage import InMemoryStorage, SQLiteStorage, Storage, make_storage
-from guardopt.core.study import Study
+from guardopt.core.study import Study, TrialsFailedError
 from guardopt.core.trial import Observation, Trial, TrialState
 
 __all__ = [
     "Choice",
     "GuardoptError",
+    "HyperbandPruner",
     "InMemoryStorage",
     "InputDataError",
     "InsufficientDataError",
     "Integer",
     "InvalidParameterError",
+    "MedianPruner",
     "Observation",
     "Optimizer",
     "OptimizerBase",
@@ -35,13 +40,20 @@ __all__ = [
     "ProblemSpec",
     "RandomSearch",
     "Real",
+    "RunningTrial",
     "SQLiteStorage",
     "Space",
+    "StopAtValue",
+    "StopOnPlateau",
     "Storage",
     "StorageError",
     "Study",
+    "SuccessiveHalvingPruner",
+    "TimeBudget",
     "Trial",
+    "TrialPruned",
     "TrialState",
+    "TrialsFailedError",
     "UnsupportedError",
     "check_choice",
     "check_in_range",

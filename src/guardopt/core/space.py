@@ -3,13 +3,22 @@
 Optimizers work on the encoded unit cube: a `Real` or `Integer` takes one column (log-scaled when
 ``log=True``), a `Choice` one column per option (one-hot). `Space.decode` maps any point of the cube
 back to valid parameters (integers rounded, a choice's block read by argmax).
+
+Conditional parameters: any parameter may carry ``when={"parent": [values]}`` (several parents: all
+must hold). It is *active* only when every parent is active and takes one of the listed values; a
+parent is a `Choice` or an `Integer` and may itself be conditional (nested conditions). Inactive
+parameters are absent from a parameter dict: `Space.validate` rejects them, `decode`, `sample` and
+`sobol` leave them out. In the encoding an inactive parameter's columns hold a fixed fill (0.5 for a
+`Real` or `Integer`, an all-zero block for a `Choice`), which is no value of the parameter; models
+that must tell "inactive" from a value read `Space.active_names` (the GP embeds the columns, see
+`guardopt.bo.encoding`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,18 +29,68 @@ from guardopt.core.seeding import SeedLike, make_rng
 Params = dict[str, Any]
 # More points than any list of parameter dicts can hold; beyond it numpy fails with its own error.
 _MAX_POINTS = 2**31
+# Normalized conditions: ((parent, (allowed values, ...)), ...), hashable and ordered as given.
+Conditions = tuple[tuple[str, tuple[Any, ...]], ...]
+# The value an inactive Real / Integer column takes in the encoding (a Choice's block is all zeros).
+INACTIVE_FILL = 0.5
 
 
-@dataclass(frozen=True)
+def _normalize_when(when: Any, owner: str) -> Conditions | None:
+    """Check a ``when`` argument and return it as a tuple of ``(parent, values)`` pairs (or None)."""
+    if when is None:
+        return None
+    if isinstance(when, tuple) and all(isinstance(c, tuple) and len(c) == 2 for c in when):
+        when = dict(when)  # already normalized (a copy or a round trip)
+    if not isinstance(when, Mapping) or not when:
+        raise InvalidParameterError("when", owner, "a non-empty mapping of parent name -> allowed values", when)
+    out = []
+    for parent, values in when.items():
+        if not isinstance(parent, str) or not parent:
+            raise InvalidParameterError("when", owner, "parent names that are non-empty strings", parent)
+        if isinstance(values, (set, frozenset)):
+            # No fixed order (string hashes are salted per process): the stored space would differ.
+            raise InvalidParameterError(f"when[{parent!r}]", owner, "a list or tuple of allowed values", values)
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or isinstance(values, Mapping):
+            vals: tuple[Any, ...] = (values,)  # one value: when={"kernel": "rbf"}
+        else:
+            vals = tuple(values)
+        if not vals:
+            raise InvalidParameterError(f"when[{parent!r}]", owner, "a non-empty list of allowed values",
+                                        values)
+        out.append((parent, vals))
+    return tuple(out)
+
+
+def _repr(kind: str, args: list[str], when: Any) -> str:
+    when = _normalize_when(when, kind)
+    if when is not None:
+        args.append(f"when={dict((k, list(v)) for k, v in when)!r}")
+    return f"{kind}({', '.join(args)})"
+
+
+@dataclass(frozen=True, repr=False)
 class Real:
-    """A real parameter in ``[low, high]``, optionally on a log scale."""
+    """A real parameter in ``[low, high]``, optionally on a log scale.
+
+    ``when={"parent": [values]}`` makes it conditional (see the module docstring).
+    """
 
     low: float
     high: float
     log: bool = False
+    when: Conditions | Mapping[str, Any] | None = field(default=None, compare=True)
 
     def __post_init__(self) -> None:
         _check_bounds(self.low, self.high, self.log, "Real")
+        object.__setattr__(self, "when", _normalize_when(self.when, "Real"))
+
+    def __repr__(self) -> str:
+        return _repr("Real", [f"low={self.low!r}", f"high={self.high!r}", f"log={self.log!r}"], self.when)
+
+    @property
+    def conditions(self) -> dict[str, tuple[Any, ...]]:
+        """``when`` as a dict ``parent -> allowed values`` (empty for an unconditional parameter)."""
+        return dict(_normalize_when(self.when, "conditions") or ())
 
     @property
     def width(self) -> int:
@@ -48,13 +107,17 @@ class Real:
         return _is_real(value) and self.low <= float(value) <= self.high
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Integer:
-    """An integer parameter in ``[low, high]`` (both included), optionally on a log scale."""
+    """An integer parameter in ``[low, high]`` (both included), optionally on a log scale.
+
+    ``when={"parent": [values]}`` makes it conditional (see the module docstring).
+    """
 
     low: int
     high: int
     log: bool = False
+    when: Conditions | Mapping[str, Any] | None = field(default=None, compare=True)
 
     def __post_init__(self) -> None:
         for name in ("low", "high"):
@@ -62,6 +125,15 @@ class Integer:
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise InvalidParameterError(name, "Integer", "an integer", v)
         _check_bounds(self.low, self.high, self.log, "Integer")
+        object.__setattr__(self, "when", _normalize_when(self.when, "Integer"))
+
+    def __repr__(self) -> str:
+        return _repr("Integer", [f"low={self.low!r}", f"high={self.high!r}", f"log={self.log!r}"], self.when)
+
+    @property
+    def conditions(self) -> dict[str, tuple[Any, ...]]:
+        """``when`` as a dict ``parent -> allowed values`` (empty for an unconditional parameter)."""
+        return dict(_normalize_when(self.when, "conditions") or ())
 
     @property
     def width(self) -> int:
@@ -88,13 +160,17 @@ class Integer:
         return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Choice:
-    """A categorical parameter taking one of ``options`` (encoded one-hot)."""
+    """A categorical parameter taking one of ``options`` (encoded one-hot).
+
+    ``when={"parent": [values]}`` makes it conditional (see the module docstring).
+    """
 
     options: tuple[Any, ...]
+    when: Conditions | Mapping[str, Any] | None = None
 
-    def __init__(self, options: Sequence[Any]) -> None:
+    def __init__(self, options: Sequence[Any], when: Mapping[str, Any] | Conditions | None = None) -> None:
         # A string is a sequence of its characters and a set or a mapping has no fixed order
         # (string hashes are salted per process): none of them is a list of options.
         if isinstance(options, (str, bytes, Mapping, set, frozenset)) or not isinstance(options, Iterable):
@@ -111,6 +187,15 @@ class Choice:
             raise InvalidParameterError("options", "Choice", "distinct values (no two comparing equal)",
                                         list(options))
         object.__setattr__(self, "options", opts)
+        object.__setattr__(self, "when", _normalize_when(when, "Choice"))
+
+    def __repr__(self) -> str:
+        return _repr("Choice", [f"options={self.options!r}"], self.when)
+
+    @property
+    def conditions(self) -> dict[str, tuple[Any, ...]]:
+        """``when`` as a dict ``parent -> allowed values`` (empty for an unconditional parameter)."""
+        return dict(_normalize_when(self.when, "conditions") or ())
 
     @property
     def width(self) -> int:
@@ -163,6 +248,11 @@ class Space:
             self._slices[name] = slice(start, start + p.width)
             start += p.width
         self.dim = start
+        self._conditions: dict[str, dict[str, tuple[Any, ...]]] = {
+            name: p.conditions for name, p in self.params.items() if p.when is not None}
+        self._check_conditions()
+        # Parents before children, otherwise the declared order (activity is decided in this order).
+        self._order = self._topological_order()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.params)
@@ -187,6 +277,93 @@ class Space:
         """The columns of the encoded vector that belong to parameter ``name``."""
         return self._slices[name]
 
+    # -- conditional parameters -------------------------------------------------------------------
+
+    @property
+    def is_conditional(self) -> bool:
+        """Whether any parameter carries a ``when`` condition."""
+        return bool(self._conditions)
+
+    def conditions_of(self, name: str) -> dict[str, tuple[Any, ...]]:
+        """Parameter ``name``'s conditions, ``parent -> allowed values`` (empty when unconditional)."""
+        return dict(self._conditions.get(name, {}))
+
+    @property
+    def order(self) -> list[str]:
+        """Parameter names with every parent before its children (declared order otherwise)."""
+        return list(self._order)
+
+    def is_active(self, name: str, params: Mapping[str, Any]) -> bool:
+        """Whether parameter ``name`` is active given the values in ``params``.
+
+        A parameter is active when each of its parents is active, present in ``params`` and takes
+        one of the allowed values. Unconditional parameters are always active.
+        """
+        if name not in self.params:
+            raise InvalidParameterError("name", "Space.is_active", f"one of {self.names}", name)
+        return name in self.active_names(params)
+
+    def active_names(self, params: Mapping[str, Any]) -> list[str]:
+        """Names of the parameters active given the values in ``params``, in the space's order.
+
+        ``params`` may be partial (a parent missing from it counts as inactive, so its children are
+        inactive too); values are not checked against their domains here (`validate` does that).
+        """
+        active: set[str] = set()
+        for name in self._order:
+            if self._condition_holds(name, params, active):
+                active.add(name)
+        return [n for n in self.params if n in active]
+
+    def _condition_holds(self, name: str, params: Mapping[str, Any], active: set[str]) -> bool:
+        for parent, values in self._conditions.get(name, {}).items():
+            if parent not in active or parent not in params:
+                return False
+            if not _member(params[parent], values):
+                return False
+        return True
+
+    def _check_conditions(self) -> None:
+        for name, conds in self._conditions.items():
+            for parent, values in conds.items():
+                where = f"params[{name!r}].when"
+                if parent == name:
+                    raise InvalidParameterError(where, "Space", "conditions on other parameters (not on itself)",
+                                                parent)
+                if parent not in self.params:
+                    raise InvalidParameterError(where, "Space", f"conditions on parameters of the space {self.names}",
+                                                parent)
+                pp = self.params[parent]
+                if isinstance(pp, Real):
+                    raise InvalidParameterError(where, "Space",
+                                                f"conditions on a Choice or Integer parameter ({parent!r} is a Real)",
+                                                parent)
+                outside = [v for v in values if not pp.contains(v)]
+                if outside:
+                    raise InvalidParameterError(f"{where}[{parent!r}]", "Space",
+                                                f"values of {parent!r}, which lie in {pp!r}", list(outside))
+
+    def _topological_order(self) -> list[str]:
+        order: list[str] = []
+        state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = [*path[path.index(name):], name]
+                raise InvalidParameterError(f"params[{name!r}].when", "Space", "conditions without a cycle",
+                                            " -> ".join(cycle))
+            state[name] = 1
+            for parent in self._conditions.get(name, {}):
+                visit(parent, [*path, name])
+            state[name] = 2
+            order.append(name)
+
+        for name in self.params:
+            visit(name, [])
+        return order
+
     def validate(self, params: Mapping[str, Any]) -> Params:
         """Check that ``params`` has exactly this space's names with values inside it.
 
@@ -198,6 +375,8 @@ class Space:
         """
         if not isinstance(params, Mapping):
             raise InputDataError(f"The 'params' argument must be a mapping of name -> value. Got {params!r} instead.")
+        if self._conditions:
+            return self._validate_conditional(params)
         missing = [n for n in self.params if n not in params]
         extra = [n for n in params if n not in self.params]
         if missing or extra:
@@ -213,10 +392,50 @@ class Space:
         # the same in memory and after a round trip through a storage.
         return {n: _plain(p, params[n]) for n, p in self.params.items()}
 
+    def _validate_conditional(self, params: Mapping[str, Any]) -> Params:
+        extra = [n for n in params if n not in self.params]
+        if extra:
+            raise InputDataError(
+                f"The 'params' argument must have names among {self.names}. "
+                f"Got {sorted(map(str, params))} instead (unexpected {extra})."
+            )
+        active: set[str] = set()
+        for name in self._order:
+            p = self.params[name]
+            if self._condition_holds(name, params, active):
+                if name not in params:
+                    raise InputDataError(
+                        f"The 'params' argument must have the active parameter {name!r}"
+                        f"{self._why(name, params)}. Got {sorted(map(str, params))} instead.")
+                v = params[name]
+                if not p.contains(v):
+                    raise InputDataError(f"The 'params' argument's {name!r} must lie in {p!r}. Got {v!r} instead.")
+                active.add(name)
+            elif name in params:
+                raise InputDataError(
+                    f"The 'params' argument's {name!r} is inactive (it applies only when "
+                    f"{self._when_text(name)}{self._why(name, params)}) and must be left out. "
+                    f"Got {params[name]!r} instead.")
+        return {n: _plain(p, params[n]) for n, p in self.params.items() if n in active}
+
+    def _when_text(self, name: str) -> str:
+        return " and ".join(f"{k} is in {list(v)}" for k, v in self._conditions.get(name, {}).items())
+
+    def _why(self, name: str, params: Mapping[str, Any]) -> str:
+        parents = self._conditions.get(name, {})
+        if not parents:
+            return ""
+        shown = ", ".join(f"{k}={params[k]!r}" if k in params else f"{k} absent" for k in parents)
+        return f"; here {shown}"
+
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Encode parameters to a point of the unit cube, shape ``(dim,)``."""
-        self.validate(params)
-        return np.concatenate([p.encode(params[n]) for n, p in self.params.items()])
+        """Encode parameters to a point of the unit cube, shape ``(dim,)``.
+
+        An inactive parameter's columns hold `INACTIVE_FILL` (a `Real` or `Integer`) or zeros (a
+        `Choice`).
+        """
+        checked = self.validate(params)
+        return np.concatenate([p.encode(checked[n]) if n in checked else _fill(p) for n, p in self.params.items()])
 
     def decode(self, u: np.ndarray) -> Params:
         """Decode a point of the unit cube (shape ``(dim,)``) to valid parameters."""
@@ -227,7 +446,15 @@ class Space:
                 f"Got shape {arr.shape} instead."
             )
         arr = np.clip(np.nan_to_num(arr, nan=0.5), 0.0, 1.0)
-        return {n: p.decode(arr[self._slices[n]]) for n, p in self.params.items()}
+        if not self._conditions:
+            return {n: p.decode(arr[self._slices[n]]) for n, p in self.params.items()}
+        out: Params = {}
+        active: set[str] = set()
+        for name in self._order:
+            if self._condition_holds(name, out, active):
+                out[name] = self.params[name].decode(arr[self._slices[name]])
+                active.add(name)
+        return {n: out[n] for n in self.params if n in active}
 
     def sample(self, n: int, seed: SeedLike = None) -> list[Params]:
         """Draw ``n`` parameter sets uniformly (in the encoded scale: log-uniform where ``log=True``)."""
@@ -285,6 +512,8 @@ class Space:
                 out[name] = {"type": "integer", "low": int(p.low), "high": int(p.high), "log": p.log}
             else:
                 out[name] = {"type": "choice", "options": list(p.options)}
+            if p.when is not None:
+                out[name]["when"] = {k: list(v) for k, v in p.conditions.items()}
         return out
 
     @staticmethod
@@ -308,13 +537,31 @@ class Space:
             if missing:
                 raise InvalidParameterError(f"data[{name!r}]", "Space.from_dict",
                                             f"a {kind} description with {missing}", d)
+            when = d.get("when")
             if kind == "real":
-                params[name] = Real(d["low"], d["high"], bool(d.get("log", False)))
+                params[name] = Real(d["low"], d["high"], bool(d.get("log", False)), when=when)
             elif kind == "integer":
-                params[name] = Integer(d["low"], d["high"], bool(d.get("log", False)))
+                params[name] = Integer(d["low"], d["high"], bool(d.get("log", False)), when=when)
             else:
-                params[name] = Choice(d["options"])
+                params[name] = Choice(d["options"], when=when)
         return Space(params)
+
+
+def _fill(p: Parameter) -> np.ndarray:
+    return np.zeros(p.width) if isinstance(p, Choice) else np.array([INACTIVE_FILL])
+
+
+def _member(value: Any, values: tuple[Any, ...]) -> bool:
+    # Equality as a Choice tests it, but 1 is not True: a bool parent value matches only bools.
+    for v in values:
+        try:
+            if isinstance(v, bool) != isinstance(value, bool):
+                continue
+            if bool(v == value):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
 
 
 def _plain(p: Parameter, value: Any) -> Any:

@@ -3,8 +3,11 @@
 Every finished trial is committed in its own transaction. Trial numbers are allocated inside an
 ``IMMEDIATE`` transaction with a ``UNIQUE(study, number)`` key, so several processes can share one
 SQLite study (WAL journal, busy timeout) without losing or duplicating numbers. The schema is a
-single append-mostly table per kind and carries a version, so there is no migration machinery to go
-wrong: a store written by a newer schema is refused with a clear message.
+single append-mostly table per kind and carries a version. Schema 2 added the ``intermediate``
+table (values reported during a trial, for pruning); a schema-1 file is upgraded in place on open by
+creating that table in the same transaction that bumps the version, so nothing stored before is
+rewritten and an old database stays readable. A store written by a newer schema is refused with a
+clear message.
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from guardopt.core.errors import InvalidParameterError, StorageError
+from guardopt.core.errors import InvalidParameterError, StorageError, UnsupportedError
 from guardopt.core.space import Params
 from guardopt.core.trial import INTERRUPTED_PREFIX, Trial, TrialState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _json_default(obj: Any) -> Any:
@@ -95,6 +99,23 @@ class Storage(ABC):
     def trials(self, name: str, from_number: int = 0) -> list[Trial]:
         """The trials of a study with ``number >= from_number``, by number."""
 
+    def report(self, name: str, number: int, step: int, value: float) -> None:
+        """Store an intermediate value of a RUNNING trial (the first value of a step is kept)."""
+        raise UnsupportedError(f"{type(self).__name__} does not store intermediate values (needed by pruning).")
+
+    def set_spec(self, name: str, spec: Mapping[str, Any]) -> None:
+        """Replace the stored problem of a study (a define-by-run study's space grows as it runs)."""
+        raise UnsupportedError(f"{type(self).__name__} cannot update a study's problem (needed by a study "
+                               "whose space is defined by its objective).")
+
+    def delete_study(self, name: str) -> None:
+        """Delete a study and all its trials.
+
+        Raises:
+            InvalidParameterError: no study of that name (naming ``name``).
+        """
+        raise UnsupportedError(f"{type(self).__name__} cannot delete studies.")
+
     def get_trial(self, name: str, number: int) -> Trial | None:
         """One trial by number, or None."""
         found = [t for t in self.trials(name, from_number=number) if t.number == number]
@@ -124,6 +145,17 @@ class InMemoryStorage(Storage):
         self._specs: dict[str, dict[str, Any]] = {}
         self._trials: dict[str, list[Trial]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A copy travels to a worker process as a snapshot (a lock cannot be pickled); what the
+        # worker writes stays in its copy, so trials there see the study as it was when sent.
+        with self._lock:
+            return {"specs": json.loads(dumps(self._specs)), "trials": {k: list(v) for k, v in self._trials.items()}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._specs = state["specs"]
+        self._trials = state["trials"]
+
     def create_or_get(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
             if name not in self._specs:
@@ -149,11 +181,34 @@ class InMemoryStorage(Storage):
 
     def finish_trial(self, name: str, trial: Trial) -> None:
         with self._lock:
-            self._trials[name][trial.number] = trial
+            stored = self._trials[name][trial.number]
+            # Values reported while the trial ran are kept even when the finished record lacks them.
+            merged = {**stored.intermediate_values, **trial.intermediate_values}
+            self._trials[name][trial.number] = replace(trial, intermediate_values=merged)
 
     def trials(self, name: str, from_number: int = 0) -> list[Trial]:
         with self._lock:
             return list(self._trials.get(name, [])[max(from_number, 0):])
+
+    def report(self, name: str, number: int, step: int, value: float) -> None:
+        with self._lock:
+            t = self._trials[name][number]
+            if step not in t.intermediate_values:
+                self._trials[name][number] = replace(t, intermediate_values={**t.intermediate_values,
+                                                                             int(step): float(value)})
+
+    def set_spec(self, name: str, spec: Mapping[str, Any]) -> None:
+        with self._lock:
+            if name not in self._specs:
+                raise InvalidParameterError("name", "Storage.set_spec", f"one of {list(self._specs)}", name)
+            self._specs[name] = json.loads(dumps(spec))
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            if name not in self._specs:
+                raise InvalidParameterError("name", "Storage.delete_study", f"one of {list(self._specs)}", name)
+            del self._specs[name]
+            del self._trials[name]
 
     def get_trial(self, name: str, number: int) -> Trial | None:
         with self._lock:
@@ -195,6 +250,14 @@ class SQLiteStorage(Storage):
                 conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
+                found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if int(found[0]) <= SCHEMA_VERSION:
+                    # Schema 1 -> 2: a new table only; existing rows are untouched.
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS intermediate (study TEXT NOT NULL, number INTEGER NOT NULL, "
+                        "step INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (study, number, step))"
+                    )
+                    conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -329,7 +392,45 @@ class SQLiteStorage(Storage):
 
     def trials(self, name: str, from_number: int = 0) -> list[Trial]:
         rows = self._read("SELECT data FROM trials WHERE study=? AND number>=? ORDER BY number", (name, from_number))
-        return [self._trial(r[0], name) for r in rows]
+        values = self._intermediate(name, "number>=?", from_number)
+        return [self._with_values(self._trial(r[0], name), values) for r in rows]
+
+    def _intermediate(self, name: str, where: str, arg: int) -> dict[int, dict[int, float]]:
+        out: dict[int, dict[int, float]] = {}
+        for number, step, value in self._read(
+                f"SELECT number, step, value FROM intermediate WHERE study=? AND {where} ORDER BY number, step",
+                (name, arg)):
+            out.setdefault(int(number), {})[int(step)] = float(value)
+        return out
+
+    @staticmethod
+    def _with_values(t: Trial, values: Mapping[int, dict[int, float]]) -> Trial:
+        found = values.get(t.number)
+        return replace(t, intermediate_values={**t.intermediate_values, **found}) if found else t
+
+    def report(self, name: str, number: int, step: int, value: float) -> None:
+        self._transaction("Storing an intermediate value", lambda c: c.execute(
+            "INSERT OR IGNORE INTO intermediate (study, number, step, value) VALUES (?, ?, ?, ?)",
+            (name, int(number), int(step), float(value))))
+
+    def set_spec(self, name: str, spec: Mapping[str, Any]) -> None:
+        text = self._dumps(spec, "The study's problem")
+
+        def body(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("UPDATE studies SET spec=? WHERE name=?", (text, name)).rowcount)
+
+        if self._transaction("Updating a study's problem", body) == 0:
+            raise InvalidParameterError("name", "Storage.set_spec", f"one of {self.study_names()}", name)
+
+    def delete_study(self, name: str) -> None:
+        def body(conn: sqlite3.Connection) -> int:
+            n = int(conn.execute("DELETE FROM studies WHERE name=?", (name,)).rowcount)
+            conn.execute("DELETE FROM trials WHERE study=?", (name,))
+            conn.execute("DELETE FROM intermediate WHERE study=?", (name,))
+            return n
+
+        if self._transaction("Deleting a study", body) == 0:
+            raise InvalidParameterError("name", "Storage.delete_study", f"one of {self.study_names()}", name)
 
     def count_trials(self, name: str) -> int:
         rows = self._read(
@@ -341,7 +442,9 @@ class SQLiteStorage(Storage):
 
     def get_trial(self, name: str, number: int) -> Trial | None:
         rows = self._read("SELECT data FROM trials WHERE study=? AND number=?", (name, number))
-        return self._trial(rows[0][0], name) if rows else None
+        if not rows:
+            return None
+        return self._with_values(self._trial(rows[0][0], name), self._intermediate(name, "number=?", number))
 
     def fail_orphans(self, name: str) -> list[Trial]:
         def body(conn: sqlite3.Connection) -> list[Trial]:

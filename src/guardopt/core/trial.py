@@ -14,11 +14,16 @@ INTERRUPTED_PREFIX = "interrupted:"
 
 
 class TrialState(str, enum.Enum):
-    """Lifecycle of a trial: asked (RUNNING), then COMPLETE or FAILED."""
+    """Lifecycle of a trial: asked (RUNNING), then COMPLETE, FAILED or PRUNED.
+
+    PRUNED: a pruner stopped the trial early on its intermediate values; it has no final value,
+    its intermediate values are kept, and it is neither a failure nor a candidate for `Study.best`.
+    """
 
     RUNNING = "RUNNING"
     COMPLETE = "COMPLETE"
     FAILED = "FAILED"
+    PRUNED = "PRUNED"
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Trial:
         datetime_start, datetime_complete: Wall-clock times.
         user_attrs: Free-form attributes the objective returned.
         context: Context the trial was asked with (e.g. an instance feature for contextual bandits).
+        intermediate_values: Values reported during the trial (``step -> value``, e.g. the
+            validation loss after each epoch), the input of pruners.
     """
 
     number: int
@@ -56,6 +63,12 @@ class Trial:
     datetime_complete: datetime | None = None
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] | None = None
+    intermediate_values: Mapping[int, float] = field(default_factory=dict)
+
+    @property
+    def last_step(self) -> int | None:
+        """The largest step reported so far, or None."""
+        return max(self.intermediate_values) if self.intermediate_values else None
 
     @property
     def duration(self) -> float | None:
@@ -90,6 +103,8 @@ class Trial:
             "datetime_complete": self.datetime_complete.isoformat() if self.datetime_complete else None,
             "user_attrs": dict(self.user_attrs),
             "context": dict(self.context) if self.context is not None else None,
+            # JSON object keys are strings; `from_dict` turns them back into ints.
+            "intermediate_values": {str(k): v for k, v in sorted(self.intermediate_values.items())},
         }
 
     @staticmethod
@@ -106,6 +121,7 @@ class Trial:
             datetime_complete=_parse_dt(d.get("datetime_complete")),
             user_attrs=dict(d.get("user_attrs") or {}),
             context=d.get("context"),
+            intermediate_values={int(k): float(v) for k, v in (d.get("intermediate_values") or {}).items()},
         )
 
 
