@@ -12,6 +12,7 @@ What lives here (one module per kind of problem):
 * `sea`: the SEA concept-drift stream.
 * `streams`: arm-mean instances of the streaming-bandit experiments.
 * `synthetic`: synthetic test functions for Bayesian optimization (Branin, Hartmann, ...).
+* `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -49,6 +50,8 @@ _MODULES: tuple[str, ...] = (
     "sea",
     "streams",
     "synthetic",
+    # audit family
+    "audit_tasks",
 )
 
 #: Which module a name exported by several modules refers to at package level.
