@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 DEFAULT_STORE = os.path.join(".guardopt", "results.db")
 DEFAULT_OUT = os.path.join(".guardopt", "reports")
 EXECUTORS = ("process", "ray", "dask")
+DEFAULT_AUDIT_THRESHOLDS = "demographic_parity=0.05,equalized_odds=0.05,calibration=0.05"
 
 
 def _positive_int(text: str) -> int:
@@ -204,7 +205,35 @@ def build_parser() -> Parser:
                         help="parameter importance method: Optuna's fANOVA, scikit-learn's permutation importance, "
                         "or auto (fANOVA when Optuna is installed; default)")
     _leaf(p_plot, "guardopt.cli.study_cmd")
+
+    _add_audit_parser(sub)
     return parser
+
+
+def _add_audit_parser(sub: Any) -> None:
+    """Register ``guardopt audit`` on the sub-parser collection ``sub``."""
+    p = sub.add_parser(
+        "audit",
+        help="audit a scored CSV: fairness metrics, threshold feasibility, multiplicity",
+        description="Audit a CSV with a label, a group and a score column (or feature columns for a "
+        "logistic model): every metric against its threshold, whether the decision thresholds can be met "
+        "together (and the accuracy it costs), calibration vs equal error rates, and, with --features, the "
+        "viable prediction ranges of near-optimal logistic models (predictive multiplicity).",
+    )
+    p.add_argument("csv", metavar="CSV", help="the data file (header row required)")
+    p.add_argument("--label", required=True, metavar="COL", help="label column (0/1)")
+    p.add_argument("--group", required=True, metavar="COL", help="group column (exactly two values)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--score", metavar="COL", help="score column (probabilities in [0, 1])")
+    src.add_argument("--features", metavar="COLS", help="comma-separated feature columns: fit a logistic model")
+    p.add_argument("--thresholds", default=DEFAULT_AUDIT_THRESHOLDS, metavar="M=T,...",
+                   help=f"metric thresholds (default {DEFAULT_AUDIT_THRESHOLDS})")
+    p.add_argument("--epsilon", type=float, default=0.01, help="level-set slack, fraction of the loss (default 0.01)")
+    p.add_argument("--delta", type=float, default=0.1, help="ambiguity threshold (default 0.1)")
+    p.add_argument("--points", type=int, default=20, help="points whose ranges are computed (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the point sample (default 0)")
+    p.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    _leaf(p, "guardopt.cli.audit_cmd")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

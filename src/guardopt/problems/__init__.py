@@ -16,6 +16,7 @@ What lives here (one module per kind of problem):
 * `knapsack`: two-stage robust knapsack instances and their exact evaluator (Neur2RO).
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
+* `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -58,6 +59,8 @@ _MODULES: tuple[str, ...] = (
     "bilevel_toys",
     # numeric programs with textual feedback (Trace / OPTO)
     "numeric_programs",
+    # audit family
+    "audit_tasks",
 )
 
 #: Which module a name exported by several modules refers to at package level.
