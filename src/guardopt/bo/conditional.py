@@ -41,7 +41,14 @@ import math
 import numpy as np
 
 from guardopt.bo.encoding import EncodedSpace
-from guardopt.bo.gp import JITTER, GaussianProcess, check_gp_data, factorize, matern52
+from guardopt.bo.gp import (
+    JITTER,
+    GaussianProcess,
+    central_difference_prediction_grad,
+    check_gp_data,
+    factorize,
+    matern52,
+)
 from guardopt.core.errors import InputDataError
 from guardopt.core.space import Choice
 
@@ -129,14 +136,7 @@ class ConditionalGP(GaussianProcess):
         return matern52(za, zb, self.lengthscales, self.signal_var)
 
     def predict_with_grad(self, x: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-        # Central differences: used only to polish a handful of candidates (as in the fidelity GP).
-        x = np.asarray(x, dtype=float)
-        h = 1e-6
-        pts = np.vstack([x, x + h * np.eye(x.size), x - h * np.eye(x.size)])
-        mu, var = self.predict(pts)
-        m = x.size
-        return (float(mu[0]), float(var[0]), (mu[1:m + 1] - mu[m + 1:]) / (2 * h),
-                (var[1:m + 1] - var[m + 1:]) / (2 * h))
+        return central_difference_prediction_grad(self.predict, x)
 
     def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> ConditionalGP:
         return ConditionalGP(np.vstack([self.x, np.atleast_2d(x_new)]), np.concatenate([self.y, np.atleast_1d(y_new)]),

@@ -38,6 +38,7 @@ from guardopt.bo.gp import (
     MIN_NOISE,
     GaussianProcess,
     GPPrior,
+    central_difference_prediction_grad,
     check_gp_data,
     factorize,
     matern52,
@@ -168,13 +169,7 @@ class FidelityGP(GaussianProcess):
         return mu, var
 
     def predict_with_grad(self, x: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
-        # Central differences: only used to polish at a handful of points, so exactness is not needed.
-        x = np.asarray(x, dtype=float)
-        h = 1e-6
-        pts = np.vstack([x, x + h * np.eye(x.size), x - h * np.eye(x.size)])
-        mu, var = self.predict(pts)
-        m = x.size
-        return float(mu[0]), float(var[0]), (mu[1:m + 1] - mu[m + 1:]) / (2 * h), (var[1:m + 1] - var[m + 1:]) / (2 * h)
+        return central_difference_prediction_grad(self.predict, x)
 
     def condition_on(self, x_new: np.ndarray, y_new: np.ndarray) -> FidelityGP:
         return FidelityGP(np.vstack([self.x, np.atleast_2d(x_new)]), np.concatenate([self.y, np.atleast_1d(y_new)]),
