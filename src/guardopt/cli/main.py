@@ -34,6 +34,26 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0..65535, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 _INVALID_CHOICE = re.compile(r"invalid choice: '(?P<got>[^']*)' \(choose from (?P<choices>.*)\)")
 
 
@@ -123,6 +143,9 @@ def build_parser() -> Parser:
                        help="parallel worker processes (default 1: run in this process)")
     p_rep.add_argument("--executor", choices=EXECUTORS, default="process",
                        help="where cells run (default process)")
+    p_rep.add_argument("--address", default=None, metavar="ADDR",
+                       help="address of an existing Ray ('auto', 'ray://host:10001') or Dask ('tcp://host:8786') "
+                       "cluster (with --executor ray or dask)")
     p_rep.add_argument("--store", default=DEFAULT_STORE, metavar="PATH",
                        help=f"SQLite file holding the results (default {DEFAULT_STORE})")
     p_rep.add_argument("--force", action="store_true",
@@ -205,6 +228,39 @@ def build_parser() -> Parser:
                         help="parameter importance method: Optuna's fANOVA, scikit-learn's permutation importance, "
                         "or auto (fANOVA when Optuna is installed; default)")
     _leaf(p_plot, "guardopt.cli.study_cmd")
+    p_copy = study_sub.add_parser(
+        "copy", help="copy a stored study to another storage (e.g. SQLite -> PostgreSQL)",
+        description="Copy a study and all its trials (numbers, results, intermediate values) from one storage "
+        "to another, for example from sqlite:///studies.db to postgresql+psycopg://user@host/db. The source "
+        "is only read; the target must not hold a study of that name yet.")
+    p_copy.add_argument("name", metavar="NAME", help="the study's name in the source")
+    p_copy.add_argument("--from", dest="source", required=True, metavar="URL", help="the storage holding the study")
+    p_copy.add_argument("--to", dest="target", required=True, metavar="URL", help="the storage to copy into")
+    p_copy.add_argument("--as", dest="new_name", default=None, metavar="NEW",
+                        help="the study's name in the target (default: NAME)")
+    _leaf(p_copy, "guardopt.cli.study_copy_cmd")
+
+    p_dash = sub.add_parser(
+        "dashboard",
+        help="serve a read-only web page of a storage's studies and the reproduction verdicts",
+        description="Serve a read-only page (127.0.0.1 by default) showing the studies of a storage: per study "
+        "the optimization history with feasible and infeasible trials, constraint values against their limits, "
+        "the pessimistic (certified) recommendation, parameter importance and a trial table, refreshed while the "
+        "study runs; and the verdict table of a reports folder with a link to each report. Nothing is written "
+        "to the storage.")
+    p_dash.add_argument("--storage", required=True, metavar="URL",
+                        help="where the studies live, e.g. sqlite:///studies.db or "
+                        "postgresql+psycopg://user@host/db (opened read-only)")
+    p_dash.add_argument("--reports", default=None, metavar="DIR",
+                        help="a folder written by `guardopt report` (default: ./reports when it has an index.md)")
+    p_dash.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+                        help="address to bind (default 127.0.0.1: this machine only)")
+    p_dash.add_argument("--port", type=_port, default=8765, metavar="P", help="port (default 8765; 0: any free one)")
+    p_dash.add_argument("--refresh", type=_positive_float, default=2.0, metavar="S",
+                        help="seconds between the page's refreshes (default 2)")
+    p_dash.add_argument("--importance", choices=("auto", "fanova", "permutation"), default="auto",
+                        help="parameter importance method (default auto: fANOVA when Optuna is installed)")
+    _leaf(p_dash, "guardopt.cli.dashboard_cmd")
 
     _add_audit_parser(sub)
     return parser

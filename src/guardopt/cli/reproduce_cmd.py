@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from rich.progress import (
     BarColumn,
@@ -126,11 +128,15 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         err.print(f"[red]error:[/] {unknown_message(exc, registry)}")
         return 2
     import_errors = registry.errors if args.all else {}
+    address = getattr(args, "address", None)
+    if address is not None and args.executor not in ("ray", "dask"):
+        err.print("guardopt reproduce: --address needs --executor ray or --executor dask "
+                  f"(got --executor {args.executor}).")
+        return 2
     bar = _Bar(args.progress)
     try:
-        summary = run_grid(chosen, scale=args.scale, seeds=args.seeds, workers=args.workers,
-                           executor=args.executor, store=args.store, force=args.force,
-                           import_errors=import_errors, on_start=bar.start, on_cell=bar.advance)
+        with _connected(args.executor, address):
+            summary = _run(args, chosen, import_errors, bar)
     except KeyboardInterrupt:
         bar.stop()
         err.print("[yellow]Interrupted.[/] Every finished cell is stored; run the same command again "
@@ -140,9 +146,29 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         bar.stop()
         err.print(f"[red]error:[/] {exc}")
         return 1
+    except ConnectionError as exc:
+        bar.stop()
+        err.print(f"[red]error:[/] could not reach the {args.executor} cluster at {address}: {exc}")
+        return 1
     bar.stop()
     if summary.cells_to_run == 0:
         total = sum(r.total for r in summary.reproductions)
         out.print(f"Everything is already stored in {summary.store} ({total} cells); nothing to run.")
     print_summary(summary)
     return 1 if summary.has_errors else 0
+
+
+def _connected(kind: str, address: str | None) -> AbstractContextManager[Any]:
+    """A connection to the cluster at ``address`` while the grid runs (nothing without an address)."""
+    if address is None:
+        return nullcontext()
+    from guardopt.core.executors import cluster_connection
+
+    return cluster_connection(kind, address)
+
+
+def _run(args: argparse.Namespace, chosen: list[Reproduction], import_errors: Any, bar: _Bar) -> RunSummary:
+    # With a cluster connection, the runner's own executors (built without an address) run on it.
+    return run_grid(chosen, scale=args.scale, seeds=args.seeds, workers=args.workers,
+                    executor=args.executor, store=args.store, force=args.force,
+                    import_errors=import_errors, on_start=bar.start, on_cell=bar.advance)

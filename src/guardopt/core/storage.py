@@ -136,6 +136,21 @@ class Storage(ABC):
         """
         return []
 
+    def fail_stale(self, name: str) -> list[Trial]:
+        """Mark RUNNING trials whose heartbeat is older than the storage's grace period as interrupted.
+
+        Only storages with heartbeats (`guardopt.core.rdb_storage.RDBStorage` with
+        ``heartbeat_interval``) judge anything; the others return an empty list.
+        """
+        return []
+
+    #: Seconds between heartbeats of RUNNING trials (None: no heartbeats).
+    heartbeat_interval: float | None = None
+    #: Seconds without heartbeat after which a RUNNING trial is marked interrupted.
+    grace: float | None = None
+    #: Evaluate the parameters of a trial marked interrupted for lack of heartbeat again.
+    retry_failed: bool = False
+
 
 class InMemoryStorage(Storage):
     """Trials in a dict; thread-safe; gone when the process ends."""
@@ -489,15 +504,81 @@ def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
             delay = min(delay * 2, 0.2)
 
 
-def make_storage(storage: Storage | str | None) -> Storage:
-    """A storage from a URL (``"sqlite:///path.db"``), an instance, or None (in memory)."""
+def make_storage(storage: Storage | str | None, *, read_only: bool = False) -> Storage:
+    """A storage from a URL, an instance, or None (in memory).
+
+    ``"sqlite:///path.db"`` opens `SQLiteStorage` (the embedded default); a database server URL
+    such as ``"postgresql+psycopg://user@host/db"`` or ``"mysql+pymysql://user@host/db"`` opens
+    `guardopt.core.rdb_storage.RDBStorage` (SQLAlchemy; heartbeats need the class itself).
+    ``read_only=True`` (database URLs only) opens a server storage that creates, migrates and
+    writes nothing.
+    """
+    if not isinstance(read_only, bool):
+        raise InvalidParameterError("read_only", "make_storage", "True or False", read_only)
+    if isinstance(storage, str):
+        from guardopt.core.rdb_storage import RDBStorage, is_rdb_url
+
+        if is_rdb_url(storage):
+            return RDBStorage(storage, read_only=read_only)
+    if read_only:
+        raise InvalidParameterError("read_only", "make_storage", "False unless storage is a database server URL "
+                                    "such as 'postgresql+psycopg://user@host/db'", read_only)
     if storage is None:
         return InMemoryStorage()
     if isinstance(storage, Storage):
         return storage
     if isinstance(storage, str) and storage.startswith("sqlite:///"):
         return SQLiteStorage(storage[len("sqlite:///"):])
-    raise InvalidParameterError("storage", "Study", "None, a Storage, or a URL 'sqlite:///path.db'", storage)
+    raise InvalidParameterError("storage", "Study", "None, a Storage, or a URL 'sqlite:///path.db' or "
+                                "'postgresql+psycopg://user@host/db'", storage)
+
+
+def copy_study(source: Storage, target: Storage, name: str, new_name: str | None = None) -> int:
+    """Copy one study with all its trials from ``source`` to ``target`` (e.g. SQLite to PostgreSQL).
+
+    Trial numbers, states, values, constraints, times, attributes and intermediate values are kept. A
+    trial still RUNNING in ``source`` arrives FAILED as interrupted (its worker writes to ``source``,
+    never to the copy). When anything fails, the partial copy is deleted again.
+
+    Args:
+        source: The storage holding the study.
+        target: The storage to copy into; it must not hold a study named ``new_name`` yet.
+        name: The study's name in ``source``.
+        new_name: Its name in ``target`` (default: ``name``).
+
+    Returns:
+        The number of trials copied.
+
+    Raises:
+        InvalidParameterError: no study ``name`` in ``source``, or ``new_name`` already in ``target``.
+    """
+    dest = name if new_name is None else new_name
+    if not isinstance(dest, str) or not dest:
+        raise InvalidParameterError("new_name", "copy_study", "None or a non-empty string", new_name)
+    spec = source.get_spec(name)
+    if spec is None:
+        raise InvalidParameterError("name", "copy_study", f"one of {source.study_names()}", name)
+    if target.get_spec(dest) is not None:
+        raise InvalidParameterError("new_name", "copy_study", f"a study name not yet in {target!r}", dest)
+    target.create_or_get(dest, spec)
+    trials = source.trials(name)
+    try:
+        for t in trials:
+            fresh = target.new_trial(dest, dict(t.params), t.context)
+            if fresh.number != t.number:
+                raise StorageError(f"Copying study {name!r}: trial {t.number} received number {fresh.number} in "
+                                   f"{target!r} (another process writes to the new study?).")
+            for step, value in sorted(t.intermediate_values.items()):
+                target.report(dest, t.number, step, value)
+            done = t
+            if t.state is TrialState.RUNNING:
+                done = t.finished(state=TrialState.FAILED,
+                                  failure_reason=f"{INTERRUPTED_PREFIX} still running when the study was copied")
+            target.finish_trial(dest, done)
+    except BaseException:
+        target.delete_study(dest)
+        raise
+    return len(trials)
 
 
 def finished(trials: list[Trial]) -> list[Trial]:

@@ -180,6 +180,8 @@ class Study:
         # A trial left RUNNING by a process that died (kill -9, a crash) will never finish.
         for t in self.storage.fail_orphans(self.name):
             logger.info("Trial %d was interrupted: %s", t.number, t.failure_reason)
+            if self.storage.retry_failed:
+                self._queue.append(dict(t.params))
         self._sync()
         if existed:
             n = len(self.storage.trials(self.name))
@@ -391,6 +393,7 @@ class Study:
                                             context)
             _check_json(context, "context", "Study.ask")
         with self._lock:
+            self._reclaim_stale()
             self._sync()
             fixed = self._queue[:n]
             space = self._model
@@ -416,6 +419,24 @@ class Study:
             for t, f in zip(trials, complete + partial, strict=False):
                 self._fixed[t.number] = dict(f)
             return trials
+
+    def _reclaim_stale(self) -> None:
+        """Mark trials whose heartbeat stopped as interrupted (and queue them again with ``retry_failed``).
+
+        Checked at most once per heartbeat interval: whichever process asks first claims a trial.
+        """
+        interval = self.storage.heartbeat_interval
+        if interval is None:
+            return
+        now = time.monotonic()
+        if now - getattr(self, "_last_reclaim", -float("inf")) < interval:
+            return
+        self._last_reclaim = now
+        for t in self.storage.fail_stale(self.name):
+            logger.warning("Trial %d was interrupted: %s", t.number, t.failure_reason)
+            if self.storage.retry_failed:
+                logger.info("Trial %d's parameters are evaluated again (retry_failed=True).", t.number)
+                self._queue.append(dict(t.params))
 
     def _ask_optimizer(self, k: int, context: Mapping[str, Any] | None) -> list[Params]:
         params = self.optimizer.ask(k, context)
@@ -653,6 +674,7 @@ class Study:
         until: int | None = None,
         n_jobs: int = 1,
         executor: Executor | str | None = None,
+        address: str | None = None,
         timeout: float | None = None,
         catch: tuple[type[BaseException], ...] = (Exception,),
         callbacks: Sequence[Callback] | None = None,
@@ -681,6 +703,9 @@ class Study:
                 the in-memory storage a process worker sees the trials as they were when it started.
             executor: An executor kind (``"process"``, ``"thread"``, ``"ray"``, ``"dask"``) or a
                 `concurrent.futures.Executor`.
+            address: With ``executor="ray"`` or ``"dask"``, the existing cluster to run on (Ray:
+                ``"auto"`` or ``"ray://host:10001"``; Dask: ``"tcp://host:8786"``); see
+                `guardopt.core.executors.make_executor`.
             timeout: Stop asking new trials after this many seconds (running ones finish).
             catch: Exceptions of these types make the trial FAILED and the study goes on; others
                 are recorded (the trial FAILED with its reason) and re-raised once the trials
@@ -708,6 +733,9 @@ class Study:
             check_int(max_initial_failures, "max_initial_failures", "Study.optimize", low=1)
         if not callable(fn):
             raise InvalidParameterError("fn", "Study.optimize", "a callable objective", fn)
+        if address is not None and executor not in ("ray", "dask"):
+            raise InvalidParameterError("address", "Study.optimize", "None unless executor is 'ray' or 'dask'",
+                                        address)
         cbs = list(callbacks or [])
         for cb in cbs:
             if not callable(cb):
@@ -718,7 +746,8 @@ class Study:
         failures = _FailureWatch(self.name, max_initial_failures)
         with _Progress(show_progress, budget.total(), self.name) as advance:
             def after(trial: Trial, exc: BaseException | None) -> None:
-                advance(self._best_text())
+                if show_progress:  # the best value reads every trial: only for a bar that shows it
+                    advance(self._best_text())
                 failures.record(trial, exc)
                 for cb in cbs:
                     cb(self, trial)
@@ -727,7 +756,8 @@ class Study:
                 self._optimize_serial(fn, budget, catch, after)
             else:
                 own = not isinstance(executor, Executor)
-                pool = executor if isinstance(executor, Executor) else make_executor(executor or "process", n_jobs)
+                pool = executor if isinstance(executor, Executor) else \
+                    make_executor(executor or "process", n_jobs, address)
                 try:
                     self._optimize_parallel(fn, budget, n_jobs, pool, catch, after)
                 finally:
