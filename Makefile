@@ -19,7 +19,7 @@ $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,optuna,dev,ray,dask]"
+	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,optuna,postgres,dev,ray,dask]"
 	touch $@ $(VENV)/.installed-run
 
 # The report is written even when a cell raised; the exit status still says so.

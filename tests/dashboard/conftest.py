@@ -12,10 +12,6 @@ import guardopt as go
 from guardopt.dashboard import Dashboard
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: needs a headless Chromium (skipped with the reason where none exists)")
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     """A SQLite storage with study 'demo' (6 trials, 2 of them infeasible) and a study named like a script."""

@@ -38,6 +38,7 @@ PACKAGES = (
     "guardopt.workflow",
     "guardopt.testing",
     "guardopt.viz",
+    "guardopt.dashboard",
     "guardopt.integrations.optuna",
     "guardopt.integrations.sklearn",
 )
