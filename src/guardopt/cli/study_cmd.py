@@ -21,6 +21,7 @@ from rich.table import Table
 
 from guardopt.cli._console import err, fmt, out
 from guardopt.core.errors import GuardoptError
+from guardopt.core.problem import meets_constraints
 from guardopt.core.storage import Storage
 from guardopt.core.trial import Trial, TrialState
 
@@ -66,7 +67,7 @@ class _View:
         self.trials = storage.trials(name)
         self.direction = str(self.spec.get("direction", "minimize"))
         self.constraints = {k: (v[0], float(v[1])) for k, v in (self.spec.get("constraints") or {}).items()}
-        self.feasible = [_is_feasible(t, self.constraints) for t in self.trials]
+        self.feasible = [meets_constraints(t, self.constraints) for t in self.trials]
         self.best_so_far: list[float | None] = []
         best: float | None = None
         self.best_number: int | None = None
@@ -75,17 +76,6 @@ class _View:
             if f and t.value is not None and (best is None or sign * t.value < sign * best):
                 best, self.best_number = t.value, t.number
             self.best_so_far.append(best)
-
-
-def _is_feasible(t: Trial, constraints: Mapping[str, tuple[str, float]]) -> bool:
-    """COMPLETE with every declared constraint measured, finite and satisfied (fail closed)."""
-    if t.state is not TrialState.COMPLETE:
-        return False
-    for name, (op, limit) in constraints.items():
-        v = t.constraints.get(name)
-        if v is None or not math.isfinite(v) or not (v <= limit if op == "<=" else v >= limit):
-            return False
-    return True
 
 
 def _feasible_text(t: Trial, feasible: bool) -> str:

@@ -111,3 +111,19 @@ class ProblemSpec:
             d.get("direction"),  # type: ignore[arg-type]
             {k: (v[0], v[1]) for k, v in cons.items()},
         )
+
+
+def meets_constraints(trial: Trial, constraints: Mapping[str, tuple[str, float]]) -> bool:
+    """Whether ``trial`` is COMPLETE with every constraint in ``constraints`` measured, finite and satisfied.
+
+    The fail-closed reading of a stored study's constraint declarations (name -> (op, limit), op
+    ``"<="`` or ``">="``) for code that has the declarations but no `ProblemSpec`, such as the CLI's
+    table and the dashboard: a missing or non-finite value is a violation.
+    """
+    if trial.state is not TrialState.COMPLETE:
+        return False
+    for name, (op, limit) in constraints.items():
+        v = trial.constraints.get(name)
+        if v is None or not math.isfinite(v) or not (v <= limit if op == "<=" else v >= limit):
+            return False
+    return True

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.core.errors import GuardoptError, InvalidParameterError, check_int
+from guardopt.core.problem import meets_constraints
 from guardopt.core.storage import Storage
 from guardopt.core.trial import Trial, TrialState
 
@@ -78,17 +79,6 @@ def _constraints(spec: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
     return out
 
 
-def _feasible(t: Trial, constraints: Mapping[str, tuple[str, float]]) -> bool:
-    """COMPLETE and every declared constraint measured and satisfied (fail closed), as `ProblemSpec.is_feasible`."""
-    if t.state is not TrialState.COMPLETE:
-        return False
-    for name, (op, limit) in constraints.items():
-        v = t.constraints.get(name)
-        if v is None or not math.isfinite(v) or not (v <= limit if op == "<=" else v >= limit):
-            return False
-    return True
-
-
 def _best(trials: list[Trial], feasible: list[bool], direction: str) -> Trial | None:
     sign = -1.0 if direction == "maximize" else 1.0
     best: Trial | None = None
@@ -107,7 +97,7 @@ def studies_payload(storage: Storage) -> dict[str, Any]:
         spec = storage.get_spec(name) or {}
         trials = storage.trials(name)
         constraints = _constraints(spec)
-        feasible = [_feasible(t, constraints) for t in trials]
+        feasible = [meets_constraints(t, constraints) for t in trials]
         direction = str(spec.get("direction", "minimize"))
         best = _best(trials, feasible, direction)
         states = [t.state for t in trials]
@@ -154,7 +144,7 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
         return {"name": name, "version": known, "unchanged": True}
     constraints = _constraints(spec)
     direction = "maximize" if spec.get("direction") == "maximize" else "minimize"
-    feasible = [_feasible(t, constraints) for t in trials]
+    feasible = [meets_constraints(t, constraints) for t in trials]
     data = _study_data(name, spec, direction, constraints, trials, feasible)
     history: Table = history_table(data)
     cons: dict[str, Any] = {k: {"op": op, "limit": limit, "points": []} for k, (op, limit) in constraints.items()}
