@@ -148,6 +148,23 @@ def test_importance_refuses_too_few_trials_and_bad_options():
         importance_table(study, method="shap")  # type: ignore[arg-type]
 
 
+def test_importance_leaves_out_non_finite_values_and_samples_long_studies():
+    from dataclasses import replace
+
+    data = StudyData.of(_log_rate_study())
+    # Study.tell never stores a NaN or infinite value; another writer of the storage might.
+    bad = [replace(t, value=v) if t.number in (0, 1) else t
+           for t, v in zip(data.trials, [math.nan, math.inf] + [0.0] * (len(data.trials) - 2))]
+    table = importance_table(replace(data, trials=bad), method="permutation", seed=0)
+    assert "2 trial(s) with a non-finite value left out" in table.note
+    assert table.column("parameter")[0] == "x"
+    sampled = importance_table(data, method="permutation", seed=0, max_trials=40)
+    assert "on a random sample of 40 of the 100 completed trials" in sampled.note
+    assert sampled == importance_table(data, method="permutation", seed=0, max_trials=40)  # seeded
+    with pytest.raises(go.InvalidParameterError, match="'max_trials' parameter of importance_table"):
+        importance_table(data, max_trials=2)
+
+
 def _stored(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'studies.db'}"
     study = go.Study(SPACE, name="svc-like", constraints={"latency": ("<=", 0.8)},

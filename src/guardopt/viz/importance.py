@@ -24,6 +24,7 @@ import numpy as np
 
 from guardopt.core.errors import check_choice, check_int
 from guardopt.core.space import Choice
+from guardopt.core.trial import TrialState
 from guardopt.viz.tables import StudyData, Table, _require, is_log
 
 if TYPE_CHECKING:
@@ -38,25 +39,33 @@ FANOVA_TREES = 32
 FANOVA_DEPTH = 16
 
 
-def importance_table(study: Study | StudyData, method: Method = "auto", seed: int = 0) -> Table:
+def importance_table(study: Study | StudyData, method: Method = "auto", seed: int = 0,
+                     max_trials: int | None = None) -> Table:
     """Each parameter's importance for the objective value, most important first.
 
     Args:
         study: The study (its COMPLETE trials are used).
         method: ``"fanova"`` (needs Optuna), ``"permutation"`` (scikit-learn), or ``"auto"`` (fANOVA
             when Optuna is installed, else permutation).
-        seed: Seed of the random forest (and of the permutations).
+        seed: Seed of the random forest, of the permutations and of the sample below.
+        max_trials: Past this many completed trials, a seeded uniform sample of that many is used
+            (forests grow superlinearly in trials: fANOVA took 43 s on 2,000 trials, 11 s on 500).
+            None uses them all.
 
     Returns:
         A `Table` with columns ``parameter, importance`` (non-negative, summing to 1 unless every
-        importance is 0); its ``note`` names the method.
+        importance is 0); its ``note`` names the method, and says how many completed trials with a
+        NaN or infinite value were left out (`Study.tell` never stores one; another writer might)
+        and whether a sample was used.
 
     Raises:
         UnsupportedError: fewer than `MIN_TRIALS` completed trials.
     """
     check_choice(method, "method", "importance_table", ("auto", "fanova", "permutation"))
     check_int(seed, "seed", "importance_table", low=0)
-    data = StudyData.of(study)
+    if max_trials is not None:
+        check_int(max_trials, "max_trials", "importance_table", low=MIN_TRIALS)
+    data, dropped, sampled_of = _usable(StudyData.of(study), seed, max_trials)
     done = _require(data, MIN_TRIALS, "parameter importance")
     if method == "auto":
         method = "fanova" if importlib.util.find_spec("optuna") is not None else "permutation"
@@ -82,8 +91,31 @@ def importance_table(study: Study | StudyData, method: Method = "auto", seed: in
         note = "permutation importance of a random forest (scikit-learn)"
     if extreme:
         note += "; computed on the ranks of the values (some are beyond ±1e100)"
+    if dropped:
+        note += f"; {dropped} trial(s) with a non-finite value left out"
+    if sampled_of:
+        note += f"; on a random sample of {max_trials} of the {sampled_of} completed trials"
     rows = tuple(sorted(((n, float(v)) for n, v in scores.items()), key=lambda r: (-r[1], r[0])))
     return Table(f"Parameter importance for the objective ({data.name})", ("parameter", "importance"), rows, note)
+
+
+def _usable(data: StudyData, seed: int, max_trials: int | None) -> tuple[StudyData, int, int]:
+    """``data`` without completed trials whose value is not finite (a forest cannot be fitted to them)
+    and, past ``max_trials`` completed trials, with a seeded sample of them; also the number left out
+    and, when sampled, how many there were."""
+    keep = [t.state is not TrialState.COMPLETE or (t.value is not None and math.isfinite(t.value))
+            for t in data.trials]
+    dropped = keep.count(False)
+    complete = [i for i, t in enumerate(data.trials) if keep[i] and t.state is TrialState.COMPLETE]
+    sampled_of = len(complete) if max_trials is not None and len(complete) > max_trials else 0
+    if sampled_of:
+        chosen = set(np.random.default_rng(seed).choice(complete, size=max_trials, replace=False).tolist())
+        keep = [k and (t.state is not TrialState.COMPLETE or i in chosen) for i, (t, k) in
+                enumerate(zip(data.trials, keep))]
+    if dropped or sampled_of:
+        data = replace(data, trials=[t for t, k in zip(data.trials, keep) if k],
+                       feasible=[f for f, k in zip(data.feasible, keep) if k])
+    return data, dropped, sampled_of
 
 
 def _fanova(data: StudyData, seed: int) -> dict[str, float]:
