@@ -12,3 +12,26 @@ __all__ = [
     "masked_nll",
     "sequence_logps",
 ]
+
+# VPO (value-incentivized preference optimization), IPO's squared loss, the linear-softmax bandit policy.
+from guardopt.align.bandit_policy import LinearSoftmaxPolicy
+from guardopt.align.identity_po import ipo_loss
+from guardopt.align.vpo import (
+    OfflineVPOTrainer,
+    OnlineVPOTrainer,
+    VPOConfig,
+    VPOHistory,
+    vpo_loss,
+    vpo_value,
+)
+
+__all__ += [
+    "LinearSoftmaxPolicy",
+    "OfflineVPOTrainer",
+    "OnlineVPOTrainer",
+    "VPOConfig",
+    "VPOHistory",
+    "ipo_loss",
+    "vpo_loss",
+    "vpo_value",
+]

@@ -17,6 +17,7 @@ What lives here (one module per kind of problem):
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 * `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
+* `feature_bandit`: a preference bandit over response features with a concave gold reward (VPO).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -61,6 +62,8 @@ _MODULES: tuple[str, ...] = (
     "numeric_programs",
     # audit family
     "audit_tasks",
+    # preference optimization: the feature bandit (VPO)
+    "feature_bandit",
 )
 
 #: Which module a name exported by several modules refers to at package level.
