@@ -15,6 +15,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("bo.py", ["--seeds", "10", "--tools", "guardopt-ei,optuna-gp,optuna-tpe,random", *_BO_BUDGETS]),
     ("bo.py", ["--seeds", "5", "--tools", "guardopt-ucb,guardopt-mes,guardopt-nei,guardopt-kg", *_BO_BUDGETS]),
     ("solver_tuning.py", []),
+    ("bo_scaling.py", ["--reps", "3"]),
 ]
 
 

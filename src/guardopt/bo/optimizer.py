@@ -33,6 +33,7 @@ from guardopt.bo import fidelity_gp
 from guardopt.bo.conditional import ArcEmbedding, ConditionalGP
 from guardopt.bo.encoding import EncodedSpace
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
+from guardopt.bo.subset import fit_subset_indices
 from guardopt.core.errors import (
     InvalidParameterError,
     UnsupportedError,
@@ -85,6 +86,10 @@ class GPConfig:
         fidelity: Name of a `Real` fidelity parameter (multi-fidelity mode; needs ``acquisition="kg"``).
         fidelity_cost: ``value -> cost`` of one evaluation at that fidelity (positive).
         target_fidelity: The fidelity whose optimum is wanted (None: the parameter's upper bound).
+        fit_subset: Past this many evaluated points, the GP's hyperparameters are fitted on a subset
+            of this size (a seeded uniform sample) and the posterior is then
+            conditioned on all points (see `guardopt.bo.subset`); None fits on every point (exact,
+            ``O(n^3)`` per likelihood evaluation). Below the threshold both are the same.
     """
 
     acquisition: str = "ei"
@@ -104,6 +109,7 @@ class GPConfig:
     fidelity: str | None = None
     fidelity_cost: Callable[[float], float] | None = None
     target_fidelity: float | None = None
+    fit_subset: int | None = 256
 
     def __post_init__(self) -> None:
         check_choice(self.acquisition, "acquisition", _OWNER, ACQUISITIONS)
@@ -118,6 +124,8 @@ class GPConfig:
             check_in_range(self.ucb_beta, "ucb_beta", _OWNER, 0.0)
         check_int(self.kg_points, "kg_points", _OWNER, low=1)
         check_int(self.mes_samples, "mes_samples", _OWNER, low=1)
+        if self.fit_subset is not None:
+            check_int(self.fit_subset, "fit_subset", _OWNER, low=8)
         check_in_range(self.guard_delta, "guard_delta", _OWNER, 0.0, 0.5)
         check_choice(self.recommendation, "recommendation", _OWNER, ("auto", "observed", "posterior_mean"))
         check_choice(self.output_transform, "output_transform", _OWNER, ("standardize", "yeo-johnson"))
@@ -369,8 +377,9 @@ class GPOptimizer(OptimizerBase):
             starts = [fidelity_gp.initial_theta(x.shape[1], self._prior)]
             if self._theta is not None:
                 starts.insert(0, self._theta)
-            self._theta = fidelity_gp.fit_hyperparameters(x, y, self._fid_col, self._target_u, self._prior, starts,
-                                                          fixed_noise=fixed)
+            sub = self._fit_subset(y)
+            self._theta = fidelity_gp.fit_hyperparameters(x[sub], y[sub], self._fid_col, self._target_u, self._prior,
+                                                          starts, fixed_noise=fixed)
             gp = fidelity_gp.FidelityGP(x, y, self._theta, self._fid_col, self._target_u)
         else:
             self._theta = self._fit_theta(x, y, self._theta, fixed)
@@ -398,6 +407,8 @@ class GPOptimizer(OptimizerBase):
 
     def _fit_theta(self, x: np.ndarray, y: np.ndarray, prev: np.ndarray | None, fixed: float | None) -> np.ndarray:
         """MAP hyperparameters, warm-started from ``prev``; on the arc embedding in a conditional space."""
+        sub = self._fit_subset(y)
+        x, y = x[sub], y[sub]
         if self._embed is None:
             starts = [self._prior.initial_theta(x.shape[1])]
             if prev is not None:
@@ -408,6 +419,11 @@ class GPOptimizer(OptimizerBase):
         if prev is not None:
             starts.insert(0, prev)
         return fit_hyperparameters(z, y, self._prior, starts, fixed_noise=fixed, groups=self._embed.groups)
+
+    def _fit_subset(self, y: np.ndarray) -> np.ndarray:
+        # Seeded by the optimizer's seed and the number of observations: a replayed study refits alike.
+        rng = np.random.default_rng([self._base, 5, len(y)])
+        return fit_subset_indices(y, self.config.fit_subset, rng)
 
     def _make_gp(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray) -> GaussianProcess:
         if self._embed is None:
