@@ -5,12 +5,79 @@ the same code serves the minute-scale torch loops of the reproductions and thin 
 trainers on a real Hugging Face causal LM. This package needs torch (``pip install guardopt[torch]``).
 """
 
-from guardopt.align.losses import dpo_loss, masked_nll, sequence_logps
+# Substrate, trainers and Intervened PO (guardopt.align.{tokenizer,model,trainers,intervened}).
+from guardopt.align.intervened import (
+    CueDetector,
+    IntervenedPOConfig,
+    InterventionStats,
+    ProgramCueDetector,
+    build_benign_pairs,
+    build_intervened_pairs,
+    continuation_safety,
+    intervened_po,
+)
+from guardopt.align.losses import (
+    divergence_mask,
+    dpo_loss,
+    grpo_advantages,
+    grpo_loss,
+    intervened_po_loss,
+    masked_nll,
+    sequence_logps,
+)
+from guardopt.align.model import TinyCausalLM, TinyLMConfig, pad_right, sample, step_logps, token_logps
+from guardopt.align.tokenizer import Tokenizer
+from guardopt.align.trainers import (
+    DPOConfig,
+    GRPOConfig,
+    PreferencePair,
+    RejectionSamplingConfig,
+    SFTConfig,
+    TrainLog,
+    completion_batch,
+    dpo_train,
+    frozen_copy,
+    grpo_train,
+    rejection_sampling_sft,
+    sft_train,
+)
 
 __all__ = [
+    # Substrate, trainers and Intervened PO.
+    "CueDetector",
+    "DPOConfig",
+    "GRPOConfig",
+    "IntervenedPOConfig",
+    "InterventionStats",
+    "PreferencePair",
+    "ProgramCueDetector",
+    "RejectionSamplingConfig",
+    "SFTConfig",
+    "TinyCausalLM",
+    "TinyLMConfig",
+    "Tokenizer",
+    "TrainLog",
+    "build_benign_pairs",
+    "build_intervened_pairs",
+    "completion_batch",
+    "continuation_safety",
+    "divergence_mask",
     "dpo_loss",
+    "dpo_train",
+    "frozen_copy",
+    "grpo_advantages",
+    "grpo_loss",
+    "grpo_train",
+    "intervened_po",
+    "intervened_po_loss",
     "masked_nll",
+    "pad_right",
+    "rejection_sampling_sft",
+    "sample",
     "sequence_logps",
+    "sft_train",
+    "step_logps",
+    "token_logps",
 ]
 
 # VPO (value-incentivized preference optimization), IPO's squared loss, the linear-softmax bandit policy.

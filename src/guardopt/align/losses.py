@@ -7,6 +7,13 @@ Language Model is Secretly a Reward Model", arXiv 2305.18290): with implicit rew
 anchor, a value regulariser) build on these functions rather than re-deriving them, so there is one
 implementation of each loss for the torch loops here and for the TRL subclasses.
 
+Intervened Preference Optimization (arXiv 2509.24393, "Towards Safe Reasoning in Large Reasoning
+Models via Corrective Intervention") is DPO restricted to the tokens after the divergence index h
+of a pair that shares its prefix, plus λ_SFT times the NLL of the chosen post-divergence tokens
+(`intervened_po_loss`). GRPO (Shao et al., 2024, "DeepSeekMath", arXiv 2402.03300) normalizes each
+reward within its group of samples of one prompt (`grpo_advantages`) and maximizes a clipped
+importance-weighted surrogate with a k3 KL estimate to the reference (`grpo_loss`).
+
 Shapes: ``B`` pairs or sequences, ``T`` tokens. Log-probabilities are natural logs.
 """
 
@@ -17,7 +24,15 @@ import torch.nn.functional as F
 
 from guardopt.core.errors import InputDataError, check_in_range
 
-__all__ = ["dpo_loss", "masked_nll", "sequence_logps"]
+__all__ = [
+    "divergence_mask",
+    "dpo_loss",
+    "grpo_advantages",
+    "grpo_loss",
+    "intervened_po_loss",
+    "masked_nll",
+    "sequence_logps",
+]
 
 
 def _check_same_shape(owner: str, **tensors: torch.Tensor) -> None:
@@ -101,3 +116,125 @@ def masked_nll(token_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     total = sequence_logps(token_logps, mask)
     count = mask.to(token_logps.dtype).sum(dim=-1).clamp_min(1.0)
     return -total / count
+
+
+def divergence_mask(completion_mask: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """Keep the completion tokens at or after each row's divergence position.
+
+    Args:
+        completion_mask: ``(B, T)`` 1 on completion tokens.
+        start: ``(B,)`` the first position (column index) that counts in each row.
+
+    Returns:
+        ``(B, T)`` float mask ``completion_mask · 1[t ≥ start]``.
+    """
+    if completion_mask.ndim != 2 or start.shape != completion_mask.shape[:1]:
+        raise InputDataError("divergence_mask: expected 'completion_mask' (B, T) and 'start' (B,).")
+    cols = torch.arange(completion_mask.shape[1], device=completion_mask.device)[None]
+    return completion_mask.to(torch.float32) * (cols >= start[:, None]).to(torch.float32)
+
+
+def intervened_po_loss(
+    policy_chosen_tokens: torch.Tensor,
+    policy_rejected_tokens: torch.Tensor,
+    ref_chosen_tokens: torch.Tensor,
+    ref_rejected_tokens: torch.Tensor,
+    chosen_mask: torch.Tensor,
+    rejected_mask: torch.Tensor,
+    beta: float = 0.1,
+    sft_weight: float = 0.2,
+) -> torch.Tensor:
+    """Intervened PO: DPO on the post-divergence tokens plus ``sft_weight`` × their chosen NLL.
+
+    ``L = −log σ(β·[(log πθ − log π_ref)(z̃^{≥h}) − (log πθ − log π_ref)(z^{≥h})]) + λ_SFT·NLL(z̃^{≥h})``,
+    where the masks select the tokens at and after the divergence index h of each pair (the shared
+    prefix ``z^{<h}`` is conditioned on, never scored). With full-completion masks this is DPO on
+    full traces (plus the SFT term); with ``sft_weight = 0`` it is DPO on the diverging part.
+
+    Args:
+        policy_chosen_tokens, policy_rejected_tokens: ``(B, T)`` per-token log-probabilities under πθ.
+        ref_chosen_tokens, ref_rejected_tokens: ``(B, T)`` the same under π_ref.
+        chosen_mask, rejected_mask: ``(B, T)`` 1 on the tokens that count.
+        beta: DPO inverse temperature β > 0.
+        sft_weight: λ_SFT ≥ 0, the weight of the token-mean NLL of the chosen masked tokens.
+
+    Returns:
+        ``(B,)`` losses per pair.
+    """
+    sft_weight = check_in_range(sft_weight, "sft_weight", "intervened_po_loss", 0.0, low_open=False)
+    pc = sequence_logps(policy_chosen_tokens, chosen_mask)
+    pr = sequence_logps(policy_rejected_tokens, rejected_mask)
+    rc = sequence_logps(ref_chosen_tokens, chosen_mask)
+    rr = sequence_logps(ref_rejected_tokens, rejected_mask)
+    loss = dpo_loss(pc, pr, rc, rr, beta=beta)
+    if sft_weight > 0:
+        loss = loss + sft_weight * masked_nll(policy_chosen_tokens, chosen_mask)
+    return loss
+
+
+def grpo_advantages(rewards: torch.Tensor, scale: bool = True, eps: float = 1e-4) -> torch.Tensor:
+    """Group-relative advantages ``(r − mean_g r) / (std_g r + eps)`` (no division when ``scale=False``).
+
+    Args:
+        rewards: ``(P, G)`` rewards of ``G`` samples for each of ``P`` prompts.
+        scale: Divide by the group's standard deviation (population, as in DeepSeekMath's GRPO).
+        eps: Added to the standard deviation, so a zero-variance group gives zero advantages.
+
+    Returns:
+        ``(P, G)`` advantages; every entry of a zero-variance group is 0 (no learning signal).
+    """
+    if rewards.ndim != 2 or rewards.shape[1] < 1:
+        raise InputDataError(f"grpo_advantages: 'rewards' must have shape (P, G). Got {tuple(rewards.shape)}.")
+    _check_finite("grpo_advantages", rewards=rewards)
+    eps = check_in_range(eps, "eps", "grpo_advantages", 0.0)
+    centred = rewards - rewards.mean(dim=1, keepdim=True)
+    if not scale:
+        return centred
+    return centred / (rewards.std(dim=1, unbiased=False, keepdim=True) + eps)
+
+
+def grpo_loss(
+    token_logps: torch.Tensor,
+    old_token_logps: torch.Tensor,
+    ref_token_logps: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip_eps: float = 0.2,
+    kl_beta: float = 0.04,
+) -> torch.Tensor:
+    """The GRPO clipped surrogate with a k3 KL penalty, averaged per sequence then over the batch.
+
+    Per token: ``−min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) + β_KL·(e^{Δ} − Δ − 1)`` with ``ρ = e^{logπθ − logπ_old}``
+    and ``Δ = logπ_ref − logπθ`` (the k3 estimator, DeepSeekMath eq. 4), averaged over the sequence's
+    masked tokens, then over sequences.
+
+    Args:
+        token_logps: ``(B, T)`` per-token log-probabilities under the current policy.
+        old_token_logps: ``(B, T)`` the same under the sampling policy (no gradient).
+        ref_token_logps: ``(B, T)`` the same under the reference policy (no gradient).
+        advantages: ``(B,)`` one advantage per sequence (from `grpo_advantages`).
+        mask: ``(B, T)`` 1 on completion tokens.
+        clip_eps: ε ∈ (0, 1).
+        kl_beta: β_KL ≥ 0.
+
+    Returns:
+        The scalar loss.
+    """
+    _check_same_shape("grpo_loss", token_logps=token_logps, old_token_logps=old_token_logps,
+                      ref_token_logps=ref_token_logps, mask=mask)
+    if advantages.shape != token_logps.shape[:1]:
+        raise InputDataError("grpo_loss: 'advantages' must have shape (B,).")
+    clip_eps = check_in_range(clip_eps, "clip_eps", "grpo_loss", 0.0, 1.0)
+    kl_beta = check_in_range(kl_beta, "kl_beta", "grpo_loss", 0.0, low_open=False)
+    _check_finite("grpo_loss", advantages=advantages)
+    m = mask.to(token_logps.dtype)
+    lp = torch.where(m > 0, token_logps, torch.zeros_like(token_logps))
+    old = torch.where(m > 0, old_token_logps, torch.zeros_like(old_token_logps))
+    ref = torch.where(m > 0, ref_token_logps, torch.zeros_like(ref_token_logps))
+    ratio = torch.exp(lp - old)
+    adv = advantages[:, None]
+    surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    delta = ref - lp
+    per_token = -surrogate + kl_beta * (torch.exp(delta) - delta - 1.0)
+    per_seq = (per_token * m).sum(dim=-1) / m.sum(dim=-1).clamp_min(1.0)
+    return per_seq.mean()

@@ -9,4 +9,6 @@ adapter only translates.
   study's best trial, and import of an Optuna study's trials into a guardopt `Study`.
 * `guardopt.integrations.sklearn`: `GuardedSearchCV`, a ``SearchCV``-style estimator over a guardopt
   `Study` with constraint functions and a recommendation certified on a held-out split.
+* `guardopt.integrations.trl` (needs ``guardopt[trl]``): TRL ``DPOTrainer`` / ``GRPOTrainer``
+  subclasses whose losses are `guardopt.align.losses` (Intervened PO, GRPO) on a real causal LM.
 """

@@ -18,6 +18,8 @@ What lives here (one module per kind of problem):
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 * `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
 * `feature_bandit`: a preference bandit over response features with a concave gold reward (VPO).
+* `safe_steps`: SafeSteps, verifiable reasoning with safety triggers, compliance cues and harmful
+  steps, with its program judges (Intervened PO).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -64,6 +66,8 @@ _MODULES: tuple[str, ...] = (
     "audit_tasks",
     # preference optimization: the feature bandit (VPO)
     "feature_bandit",
+    # preference optimization: SafeSteps (Intervened PO)
+    "safe_steps",
 )
 
 #: Which module a name exported by several modules refers to at package level.

@@ -1,0 +1,157 @@
+"""TRL integration: run guardopt's preference losses on a real Hugging Face causal LM.
+
+Thin subclasses of TRL's trainers whose loss is one of the pure functions of
+`guardopt.align.losses`, so a user with a GPU and a real model runs the same objective the
+minute-scale reproductions use (needs ``guardopt[trl]``: trl, transformers, peft; TRL is imported
+only when a class here is first used).
+
+* `IntervenedPOTrainer` (a ``trl.DPOTrainer``): Intervened PO, i.e. `intervened_po_loss` =
+  DPO on the completion tokens + λ_SFT · their token-mean NLL. Build the data set the way TRL
+  expects, with the *shared prefix inside the prompt*: ``prompt = x ⊕ z^{<h}``, ``chosen = τ ⊕
+  z̃^{>τ}``, ``rejected = cue ⊕ z^{>cue}`` (`intervened_pairs_to_records` does this from
+  `PreferencePair` s), so TRL's completion mask is exactly the post-divergence mask. With
+  ``sft_weight=0`` the loss equals TRL's own ``loss_type="sigmoid"`` (a test checks this). Never
+  use TRL's ``loss_type="ipo"`` for it: that is Identity PO, another method.
+* `GuardoptGRPOTrainer` (a ``trl.GRPOTrainer``): the clipped surrogate with a k3 KL of
+  `guardopt.align.losses.grpo_loss` (TRL's ``loss_type="grpo"`` aggregation: per-sequence token
+  mean, then batch mean).
+
+Both need ``ref_model`` passed explicitly for an in-memory model (TRL would otherwise try to load
+the reference from the model's empty name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from guardopt.core.errors import InvalidParameterError, check_in_range
+
+__all__ = ["GuardoptGRPOTrainer", "IntervenedPOTrainer", "intervened_pairs_to_records"]
+
+
+def intervened_pairs_to_records(pairs: Sequence[Any], decode: Any) -> list[dict[str, str]]:
+    """TRL preference records from `guardopt.align.trainers.PreferencePair` s, the shared prefix in the prompt.
+
+    Args:
+        pairs: Pairs whose ``start`` is the divergence index h.
+        decode: Maps a list of ids to text (e.g. ``Tokenizer.decode``).
+
+    Returns:
+        ``[{"prompt": x ⊕ z^{<h}, "chosen": z̃^{≥h}, "rejected": z^{≥h}}, ...]``.
+    """
+    out = []
+    for p in pairs:
+        h = int(p.start)
+        out.append({"prompt": decode(list(p.prompt) + list(p.chosen[:h])),
+                    "chosen": decode(list(p.chosen[h:])), "rejected": decode(list(p.rejected[h:]))})
+    return out
+
+
+def _per_token_logps(model: Any, input_ids: Any, attention_mask: Any) -> Any:
+    import torch
+
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits[:, :-1]
+    return torch.log_softmax(logits.float(), dim=-1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+
+
+def _dpo_base() -> type:
+    from trl import DPOTrainer
+
+    return DPOTrainer
+
+
+def _grpo_base() -> type:
+    from trl import GRPOTrainer
+
+    return GRPOTrainer
+
+
+class _LazySubclass(type):
+    """Builds the real subclass of a TRL trainer on first instantiation, so importing this module needs no TRL."""
+
+    _built: ClassVar[dict[str, type]] = {}
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        real = _LazySubclass._built.get(cls.__name__)
+        if real is None:
+            real = cls._build()  # type: ignore[attr-defined]
+            _LazySubclass._built[cls.__name__] = real
+        return real(*args, **kwargs)
+
+
+class IntervenedPOTrainer(metaclass=_LazySubclass):
+    """``trl.DPOTrainer`` whose loss is `guardopt.align.losses.intervened_po_loss`.
+
+    Args:
+        *args, **kwargs: Those of ``trl.DPOTrainer`` (pass ``ref_model`` explicitly).
+        sft_weight: λ_SFT ≥ 0 (0.2 in the paper); β is TRL's ``DPOConfig.beta``.
+    """
+
+    @staticmethod
+    def _build() -> type:
+        base = _dpo_base()
+
+        class _IntervenedPOTrainer(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, sft_weight: float = 0.2, **kwargs: Any) -> None:
+                self.sft_weight = check_in_range(sft_weight, "sft_weight", "IntervenedPOTrainer", 0.0,
+                                                 low_open=False)
+                if kwargs.get("ref_model") is None:
+                    raise InvalidParameterError("ref_model", "IntervenedPOTrainer", "a model (pass a frozen copy)",
+                                                None)
+                super().__init__(*args, **kwargs)
+
+            def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
+                import torch
+
+                from guardopt.align.losses import intervened_po_loss
+
+                ids, att = inputs["input_ids"], inputs["attention_mask"]
+                mask = inputs["completion_mask"][:, 1:].float()
+                lp = _per_token_logps(model, ids, att)
+                with torch.no_grad():
+                    ref = _per_token_logps(self.ref_model, ids, att)
+                pc, pr = lp.chunk(2, dim=0)  # TRL's batch is [chosen; rejected]
+                rc, rr = ref.chunk(2, dim=0)
+                mc, mr = mask.chunk(2, dim=0)
+                loss = intervened_po_loss(pc, pr, rc, rr, mc, mr, beta=float(self.beta),
+                                          sft_weight=self.sft_weight).mean()
+                return (loss, None) if return_outputs else loss
+
+        _IntervenedPOTrainer.__name__ = "IntervenedPOTrainer"
+        return _IntervenedPOTrainer
+
+
+class GuardoptGRPOTrainer(metaclass=_LazySubclass):
+    """``trl.GRPOTrainer`` whose loss is `guardopt.align.losses.grpo_loss` (ε = TRL's ``epsilon``, β_KL = ``beta``)."""
+
+    @staticmethod
+    def _build() -> type:
+        base = _grpo_base()
+
+        class _GuardoptGRPOTrainer(base):  # type: ignore[misc, valid-type]
+            def _compute_loss(self, model: Any, inputs: dict[str, Any]) -> Any:
+                import torch
+
+                from guardopt.align.losses import grpo_loss
+
+                prompt_ids, prompt_mask = inputs["prompt_ids"], inputs["prompt_mask"]
+                completion_ids, completion_mask = inputs["completion_ids"], inputs["completion_mask"]
+                input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+                attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+                per_token_logps, _, _ = self._get_per_token_logps_and_entropies(
+                    model, input_ids, attention_mask, completion_ids.size(1))
+                old = inputs.get("old_per_token_logps")
+                old = per_token_logps.detach() if old is None else old
+                ref = inputs.get("ref_per_token_logps") if self.beta != 0.0 else None
+                ref = per_token_logps.detach() if ref is None else ref
+                adv = inputs["advantages"]
+                adv = adv if adv.dim() == 1 else adv[:, 0]
+                loss = grpo_loss(per_token_logps, old, ref, adv, completion_mask, clip_eps=float(self.epsilon_low),
+                                 kl_beta=float(self.beta))
+                if self.model.training:
+                    loss = loss / self.current_gradient_accumulation_steps
+                return loss
+
+        _GuardoptGRPOTrainer.__name__ = "GuardoptGRPOTrainer"
+        return _GuardoptGRPOTrainer
