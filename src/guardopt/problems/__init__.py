@@ -17,6 +17,7 @@ What lives here (one module per kind of problem):
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 * `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
+* `shapes_clip`: synthetic shape–colour–texture images with grammar captions (GLAD).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -61,6 +62,8 @@ _MODULES: tuple[str, ...] = (
     "numeric_programs",
     # audit family
     "audit_tasks",
+    # GLAD: synthetic image-caption data (ShapesCLIP)
+    "shapes_clip",
 )
 
 #: Which module a name exported by several modules refers to at package level.
