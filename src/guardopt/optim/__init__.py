@@ -33,6 +33,7 @@ from guardopt.optim.lion_k import (
 )
 
 __all__ = [
+    "GLAD",
     "KERNELS",
     "Ball",
     "BilevelFunctions",
@@ -40,6 +41,7 @@ __all__ = [
     "BilevelResult",
     "Box",
     "DoubleLoopConfig",
+    "GLADConfig",
     "LionK",
     "LionKConfig",
     "LionKTorch",
@@ -48,6 +50,7 @@ __all__ = [
     "SingleLoopConfig",
     "constraint_norm",
     "double_loop",
+    "glad_gradient",
     "grad_k",
     "penalty_estimate",
     "penalty_gradient",
@@ -63,4 +66,8 @@ def __getattr__(name: str) -> Any:
         from guardopt.optim.lion_k_torch import LionKTorch
 
         return LionKTorch
+    if name in ("GLAD", "GLADConfig", "glad_gradient"):
+        from guardopt.optim import glad
+
+        return getattr(glad, name)
     raise AttributeError(f"module 'guardopt.optim' has no attribute {name!r}")

@@ -20,6 +20,7 @@ What lives here (one module per kind of problem):
 * `feature_bandit`: a preference bandit over response features with a concave gold reward (VPO).
 * `safe_steps`: SafeSteps, verifiable reasoning with safety triggers, compliance cues and harmful
   steps, with its program judges (Intervened PO).
+* `shapes_clip`: synthetic shape–colour–texture images with grammar captions (GLAD).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -68,6 +69,8 @@ _MODULES: tuple[str, ...] = (
     "feature_bandit",
     # preference optimization: SafeSteps (Intervened PO)
     "safe_steps",
+    # GLAD: synthetic image-caption data (ShapesCLIP)
+    "shapes_clip",
 )
 
 #: Which module a name exported by several modules refers to at package level.

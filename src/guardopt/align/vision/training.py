@@ -1,0 +1,191 @@
+"""Pre-training, zero-shot classification and few-shot LoRA / GLAD tuning of the tiny dual encoder.
+
+* `pretrain`: the CLIP contrastive loss (symmetric cross-entropy over a batch's image–caption
+  similarities) on pre-training pairs.
+* `zero_shot_accuracy`: classify images by their nearest class prompt ("a photo of a red circle").
+* `tune`: few-shot tuning of LoRA adapters (peft ``LoraConfig`` / ``get_peft_model`` on the ``q``,
+  ``k``, ``v`` projections of both towers; everything else frozen) with the CLIP-LoRA objective, the
+  cross-entropy of the image-to-prompt logits over the tuning classes. A `LoRATuningConfig` steps
+  AdamW on the plain gradient; a `GLADTuningConfig` wraps the same AdamW in `guardopt.optim.glad.GLAD`.
+
+peft is imported inside `add_lora` only (``pip install guardopt[vision]``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from guardopt.align.vision.config import GLADTuningConfig, LoRATuningConfig, PretrainConfig
+from guardopt.align.vision.model import DualEncoder
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
+from guardopt.optim.glad import GLAD, GLADConfig
+
+__all__ = ["LORA_TARGETS", "accuracy", "add_lora", "clip_loss", "pretrain", "tune", "zero_shot_accuracy"]
+
+#: The modules LoRA adapts: the query, key and value projections of every attention block.
+LORA_TARGETS = ("q", "k", "v")
+
+
+def _images(x: Any, owner: str) -> torch.Tensor:
+    arr = as_float_array(x, "images", owner, finite=True)
+    if arr.ndim != 4 or arr.shape[1:] != (3, 16, 16) or arr.shape[0] == 0:
+        raise InputDataError(f"The 'images' argument of {owner} must have shape (n, 3, 16, 16) with n ≥ 1. "
+                             f"Got shape {arr.shape} instead.")
+    return torch.from_numpy(arr.astype(np.float32))
+
+
+def _labels(y: Any, n: int, k: int, owner: str) -> torch.Tensor:
+    arr = as_float_array(y, "labels", owner, finite=True).ravel()
+    if arr.shape[0] != n or (arr.size and (np.any(arr != np.round(arr)) or arr.min() < 0 or arr.max() >= k)):
+        raise InputDataError(f"The 'labels' argument of {owner} must be {n} whole numbers in [0, {k - 1}] "
+                             f"(one per image, indexing the prompts). Got {arr.size} values instead.")
+    return torch.from_numpy(arr.astype(np.int64))
+
+
+def clip_loss(logits: torch.Tensor, caption_ids: torch.Tensor) -> torch.Tensor:
+    """Symmetric contrastive loss of a batch's ``(B, B)`` image–caption logits.
+
+    ``caption_ids``: ``(B,)``; pairs with the same caption id count as positives for each other
+    (a grammar repeats captions), with the target mass spread evenly over them.
+    """
+    same = (caption_ids[:, None] == caption_ids[None, :]).to(logits.dtype)
+    target = same / same.sum(1, keepdim=True)
+    li = -(target * F.log_softmax(logits, dim=1)).sum(1).mean()
+    lt = -(target * F.log_softmax(logits.T, dim=1)).sum(1).mean()
+    return 0.5 * (li + lt)
+
+
+def pretrain(images: Any, captions: Sequence[str], config: PretrainConfig, seed: int) -> DualEncoder:
+    """Pre-train a `DualEncoder` from scratch on image–caption pairs.
+
+    Args:
+        images: ``(n, 3, 16, 16)`` float pixels.
+        captions: ``n`` captions of the grammar in `guardopt.problems.shapes_clip`.
+        config: Sizes and optimizer settings.
+        seed: Seed of the initialization and the batch order.
+    """
+    from guardopt.problems.shapes_clip import tokenize
+
+    x = _images(images, "pretrain")
+    if len(captions) != x.shape[0]:
+        raise InputDataError(f"The 'captions' argument of pretrain must hold one caption per image ({x.shape[0]}). "
+                             f"Got {len(captions)} instead.")
+    tok = torch.from_numpy(tokenize(list(captions)))
+    _, cap_ids = np.unique(np.asarray(captions), return_inverse=True)
+    ids = torch.from_numpy(cap_ids.astype(np.int64))
+    with torch.random.fork_rng(devices=[]):  # seeded initialization without touching the global generator
+        torch.manual_seed(seed)
+        model = DualEncoder(config.encoder, config.temperature)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=max(config.steps, 1),
+                                                pct_start=0.1)
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    bs = min(config.batch_size, n)
+    model.train()
+    for _ in range(config.steps):
+        idx = torch.randint(0, n, (bs,), generator=gen)
+        loss = clip_loss(model.logits(x[idx], tok[idx]), ids[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, images: Any, labels: Any, prompts: Sequence[str]) -> float:
+    """Share of images whose most similar prompt is their class's; labels index ``prompts``."""
+    from guardopt.problems.shapes_clip import tokenize
+
+    x = _images(images, "accuracy")
+    y = _labels(labels, x.shape[0], len(prompts), "accuracy").numpy()
+    tok = torch.from_numpy(tokenize(list(prompts)))
+    was = model.training
+    model.eval()
+    pred = model.logits(x, tok).argmax(1).numpy()  # type: ignore[operator]
+    model.train(was)
+    return float((pred == y).mean())
+
+
+def zero_shot_accuracy(model: torch.nn.Module, data: Any) -> float:
+    """`accuracy` on a `guardopt.problems.shapes_clip.LabelledImages` (its own prompts)."""
+    return accuracy(model, data.images, data.labels, data.prompts)
+
+
+def add_lora(model: DualEncoder, rank: int, alpha: int) -> torch.nn.Module:
+    """A copy of ``model`` with peft LoRA adapters on every ``q``/``k``/``v``; base weights frozen.
+
+    The adapters' ``B`` factors start at zero (peft's default), so the copy computes exactly what
+    ``model`` does until it is tuned.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    cfg = LoraConfig(r=int(rank), lora_alpha=int(alpha), target_modules=list(LORA_TARGETS), lora_dropout=0.0,
+                     bias="none")
+    return get_peft_model(copy.deepcopy(model), cfg)
+
+
+def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
+         config: LoRATuningConfig, seed: int) -> torch.nn.Module:
+    """Few-shot LoRA tuning of a copy of ``model``; plain AdamW, or GLAD when ``config`` is a `GLADTuningConfig`.
+
+    Args:
+        model: The pre-trained encoder (left unchanged).
+        images: ``(n, 3, 16, 16)`` tuning images; labels: ``(n,)`` indices into ``prompts``.
+        prompts: One prompt per tuning class.
+        config: `LoRATuningConfig` (plain LoRA) or `GLADTuningConfig` (LoRA + GLAD).
+        seed: Seed of the LoRA initialization (shared by arms tuned with the same seed) and the batch order.
+
+    Returns:
+        The tuned peft model (callable like the encoder: ``.logits``, ``.encode_image``, ...).
+    """
+    from guardopt.problems.shapes_clip import tokenize
+
+    if not isinstance(config, LoRATuningConfig):
+        raise InvalidParameterError("config", "tune", "a LoRATuningConfig or GLADTuningConfig",
+                                    type(config).__name__)
+    x = _images(images, "tune")
+    y = _labels(labels, x.shape[0], len(prompts), "tune")
+    tok = torch.from_numpy(tokenize(list(prompts)))
+    # peft draws the LoRA A factors from torch's global generator: seed it, so every arm tuned with
+    # the same seed starts from the same adapters (paired comparisons differ by the optimizer only).
+    with torch.random.fork_rng(devices=[]):  # leave the caller's global generator as it was
+        torch.manual_seed(seed)
+        peft_model = add_lora(model, config.rank, config.alpha)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    base = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    glad = (GLAD(base, GLADConfig(rho=config.rho, gamma=config.gamma))
+            if isinstance(config, GLADTuningConfig) else None)
+    gen = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    bs = min(config.batch_size, n)
+    peft_model.train()
+    for _ in range(config.epochs):
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n - bs + 1, bs):
+            idx = order[start:start + bs]
+            xb, yb = x[idx], y[idx]
+
+            def closure(xb: torch.Tensor = xb, yb: torch.Tensor = yb) -> torch.Tensor:
+                loss = F.cross_entropy(peft_model.logits(xb, tok), yb)  # type: ignore[operator]
+                loss.backward()
+                return loss
+
+            if glad is not None:
+                glad.step(closure)
+            else:
+                base.zero_grad(set_to_none=True)
+                loss = closure()
+                if not torch.isfinite(loss):
+                    raise InputDataError("tune: the loss is not finite")
+                base.step()
+    peft_model.eval()
+    return peft_model
