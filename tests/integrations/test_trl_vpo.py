@@ -135,3 +135,9 @@ def test_vpo_trainer_trains_and_refuses_bad_settings(tmp_path):
     with pytest.raises(GuardoptError, match="loss_type"):
         cls(model=model, ref_model=copy.deepcopy(model), args=_args(tmp_path / "ipo", loss_type=["ipo"]),
             train_dataset=_data(), processing_class=_tokenizer())
+
+
+def test_the_trl_module_exposes_the_same_vpo_trainer_class() -> None:
+    from guardopt.integrations.trl import VPOTrainer
+
+    assert VPOTrainer._build() is make_vpo_trainer_class()  # type: ignore[attr-defined]

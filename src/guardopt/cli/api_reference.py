@@ -33,6 +33,8 @@ PACKAGES = (
     "guardopt.online",
     "guardopt.offline",
     "guardopt.optim",
+    "guardopt.align",
+    "guardopt.align.vision",
     "guardopt.robust",
     "guardopt.audit",
     "guardopt.workflow",
@@ -41,6 +43,7 @@ PACKAGES = (
     "guardopt.dashboard",
     "guardopt.integrations.optuna",
     "guardopt.integrations.sklearn",
+    "guardopt.integrations.trl",
 )
 DEFAULT_OUT = Path("docs") / "api.md"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")

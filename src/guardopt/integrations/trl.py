@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from guardopt.core.errors import InvalidParameterError, check_in_range
 
-__all__ = ["GuardoptGRPOTrainer", "IntervenedPOTrainer", "intervened_pairs_to_records"]
+__all__ = ["GuardoptGRPOTrainer", "IntervenedPOTrainer", "VPOTrainer", "intervened_pairs_to_records"]
 
 
 def intervened_pairs_to_records(pairs: Sequence[Any], decode: Any) -> list[dict[str, str]]:
@@ -120,6 +120,25 @@ class IntervenedPOTrainer(metaclass=_LazySubclass):
 
         _IntervenedPOTrainer.__name__ = "IntervenedPOTrainer"
         return _IntervenedPOTrainer
+
+
+class VPOTrainer(metaclass=_LazySubclass):
+    """``trl.DPOTrainer`` with VPO's value term (`guardopt.align.vpo.vpo_loss`).
+
+    Args:
+        *args, **kwargs: Those of ``trl.DPOTrainer`` (pass ``ref_model`` explicitly).
+        vpo_alpha: α ≥ 0, the weight of the value term.
+        vpo_sign: ``"pessimistic"`` (offline) or ``"optimistic"`` (online).
+        vpo_calibration: ``"chosen"`` or ``"both"``: the responses the value term is computed on.
+
+    The same class `guardopt.integrations.trl_vpo.make_vpo_trainer_class` returns.
+    """
+
+    @staticmethod
+    def _build() -> type:
+        from guardopt.integrations.trl_vpo import make_vpo_trainer_class
+
+        return make_vpo_trainer_class()
 
 
 class GuardoptGRPOTrainer(metaclass=_LazySubclass):
