@@ -121,3 +121,19 @@ def test_grpo_loss_by_hand() -> None:
     assert grpo_loss(lp, old, ref, adv, mask, clip_eps=0.2, kl_beta=0.1).item() == pytest.approx(want, rel=1e-6)
     with pytest.raises(GuardoptError, match="'clip_eps'"):
         grpo_loss(lp, old, ref, adv, mask, clip_eps=1.5)
+
+
+def test_grpo_loss_asymmetric_clip_and_ratio_weighted_kl_by_hand() -> None:
+    lp = torch.tensor([[-1.0, -2.0]])
+    old = torch.tensor([[-1.5, -2.5]])  # ratio e^0.5 = 1.6487 on both tokens
+    ref = torch.tensor([[-1.0, -1.0]])
+    adv = torch.tensor([1.0])
+    mask = torch.ones(1, 2)
+    r = math.exp(0.5)
+    # upper clip 1.3: surrogate -1.3 on both tokens; KL k3: token 1 delta 0 -> 0, token 2 delta 1 -> e - 2
+    want = (-1.3 + (-1.3 + 0.1 * (math.e - 2.0))) / 2
+    got = grpo_loss(lp, old, ref, adv, mask, clip_eps=0.2, kl_beta=0.1, clip_eps_high=0.3)
+    assert got.item() == pytest.approx(want, rel=1e-6)
+    want_w = (-1.3 + (-1.3 + 0.1 * r * (math.e - 2.0))) / 2
+    got_w = grpo_loss(lp, old, ref, adv, mask, clip_eps=0.2, kl_beta=0.1, clip_eps_high=0.3, kl_ratio_weighted=True)
+    assert got_w.item() == pytest.approx(want_w, rel=1e-6)

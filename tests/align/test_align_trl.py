@@ -91,3 +91,52 @@ def test_trainer_needs_an_explicit_reference(tmp_path) -> None:
     args = DPOConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True)
     with pytest.raises(GuardoptError, match="'ref_model'"):
         IntervenedPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(_records()), processing_class=tok)
+
+
+def _grpo_trainer(cls, tmp_path, model, tok, beta: float):
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    def reward(completions, **kwargs):  # varies within a group: the number of "SAFE" tokens
+        return [float(str(c).count("SAFE")) + 0.1 * len(str(c)) for c in completions]
+
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4, max_steps=1,
+                      max_completion_length=6, report_to="none", use_cpu=True, beta=beta, loss_type="grpo",
+                      logging_steps=1, save_strategy="no", epsilon=0.2, epsilon_high=0.28, seed=0)
+    data = Dataset.from_list([{"prompt": "Q H 3 4"}, {"prompt": "Q B 2 5"}] * 4)
+    return cls(model=model, reward_funcs=reward, args=args, train_dataset=data, processing_class=tok)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("beta", [0.0, 0.04])
+def test_guardopt_grpo_trainer_matches_trl_grpo_loss(tmp_path, beta: float) -> None:
+    from trl import GRPOTrainer
+
+    from guardopt.integrations.trl import GuardoptGRPOTrainer
+
+    model, tok = _tiny(0)
+    # Built with beta = 0 (TRL would otherwise load a reference model by name); the KL term is then
+    # switched on with an explicit reference's log-probabilities in the batch.
+    theirs = _grpo_trainer(GRPOTrainer, tmp_path / "a", model, tok, 0.0)
+    ours = _grpo_trainer(GuardoptGRPOTrainer, tmp_path / "b", model, tok, 0.0)
+    batch = next(iter(theirs.get_train_dataloader()))
+    inputs = theirs._generate_and_score_completions(batch)
+    assert float(inputs["advantages"].abs().sum()) > 0  # rewards varied within the groups
+    torch.manual_seed(3)
+    with torch.no_grad():
+        ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
+        att = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
+        before, _, _ = theirs._get_per_token_logps_and_entropies(model, ids, att, inputs["completion_ids"].size(1))
+        # The sampling policy's log-probabilities, then the policy moved off it: the ratio and the
+        # clip are exercised (with no old log-probabilities both trainers take ratio = 1).
+        inputs["old_per_token_logps"] = before
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+        if beta:
+            inputs["ref_per_token_logps"] = before  # the KL to the unmoved policy
+            theirs.beta = ours.beta = beta
+        model.eval()
+        a = ours._compute_loss(model, inputs)
+        b = theirs._compute_loss(model, inputs)
+    assert float(a) == pytest.approx(float(b), rel=1e-4, abs=1e-6)
+    assert float(a) != pytest.approx(0.0, abs=1e-6)

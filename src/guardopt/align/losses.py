@@ -201,10 +201,12 @@ def grpo_loss(
     mask: torch.Tensor,
     clip_eps: float = 0.2,
     kl_beta: float = 0.04,
+    clip_eps_high: float | None = None,
+    kl_ratio_weighted: bool = False,
 ) -> torch.Tensor:
     """The GRPO clipped surrogate with a k3 KL penalty, averaged per sequence then over the batch.
 
-    Per token: ``−min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) + β_KL·(e^{Δ} − Δ − 1)`` with ``ρ = e^{logπθ − logπ_old}``
+    Per token: ``−min(ρ·A, clip(ρ, 1−ε, 1+ε_high)·A) + β_KL·(e^{Δ} − Δ − 1)`` with ``ρ = e^{logπθ − logπ_old}``
     and ``Δ = logπ_ref − logπθ`` (the k3 estimator, DeepSeekMath eq. 4), averaged over the sequence's
     masked tokens, then over sequences.
 
@@ -216,6 +218,9 @@ def grpo_loss(
         mask: ``(B, T)`` 1 on completion tokens.
         clip_eps: ε ∈ (0, 1).
         kl_beta: β_KL ≥ 0.
+        clip_eps_high: The upper clip ε_high > 0 (DAPO's asymmetric clipping); None: ε.
+        kl_ratio_weighted: Multiply each token's KL term by ``ρ`` (an importance-sampling correction
+            of the KL estimate for samples drawn from π_old, TRL's ``use_bias_correction_kl``).
 
     Returns:
         The scalar loss.
@@ -226,6 +231,7 @@ def grpo_loss(
         raise InputDataError("grpo_loss: 'advantages' must have shape (B,).")
     clip_eps = check_in_range(clip_eps, "clip_eps", "grpo_loss", 0.0, 1.0)
     kl_beta = check_in_range(kl_beta, "kl_beta", "grpo_loss", 0.0, low_open=False)
+    high = clip_eps if clip_eps_high is None else check_in_range(clip_eps_high, "clip_eps_high", "grpo_loss", 0.0)
     _check_finite("grpo_loss", advantages=advantages)
     m = mask.to(token_logps.dtype)
     lp = torch.where(m > 0, token_logps, torch.zeros_like(token_logps))
@@ -233,8 +239,11 @@ def grpo_loss(
     ref = torch.where(m > 0, ref_token_logps, torch.zeros_like(ref_token_logps))
     ratio = torch.exp(lp - old)
     adv = advantages[:, None]
-    surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip_eps, 1.0 + high) * adv)
     delta = ref - lp
-    per_token = -surrogate + kl_beta * (torch.exp(delta) - delta - 1.0)
+    kl = torch.exp(delta) - delta - 1.0
+    if kl_ratio_weighted:
+        kl = kl * ratio
+    per_token = -surrogate + kl_beta * kl
     per_seq = (per_token * m).sum(dim=-1) / m.sum(dim=-1).clamp_min(1.0)
     return per_seq.mean()

@@ -142,7 +142,11 @@ class VPOTrainer(metaclass=_LazySubclass):
 
 
 class GuardoptGRPOTrainer(metaclass=_LazySubclass):
-    """``trl.GRPOTrainer`` whose loss is `guardopt.align.losses.grpo_loss` (ε = TRL's ``epsilon``, β_KL = ``beta``)."""
+    """``trl.GRPOTrainer`` whose loss is `guardopt.align.losses.grpo_loss`.
+
+    ε and ε_high are TRL's ``epsilon`` and ``epsilon_high``, β_KL its ``beta``. The loss is TRL's
+    ``loss_type="grpo"`` (per-sequence mean, then batch mean); a test checks the two agree.
+    """
 
     @staticmethod
     def _build() -> type:
@@ -167,9 +171,10 @@ class GuardoptGRPOTrainer(metaclass=_LazySubclass):
                 adv = inputs["advantages"]
                 adv = adv if adv.dim() == 1 else adv[:, 0]
                 loss = grpo_loss(per_token_logps, old, ref, adv, completion_mask, clip_eps=float(self.epsilon_low),
-                                 kl_beta=float(self.beta))
-                if self.model.training:
-                    loss = loss / self.current_gradient_accumulation_steps
+                                 kl_beta=float(self.beta), clip_eps_high=float(self.epsilon_high),
+                                 kl_ratio_weighted=bool(getattr(self.args, "use_bias_correction_kl", False)))
+                if self.model.training:  # as TRL does: the loss of one micro-batch of an accumulated step
+                    loss = loss / getattr(self, "current_gradient_accumulation_steps", 1)
                 return loss
 
         _GuardoptGRPOTrainer.__name__ = "GuardoptGRPOTrainer"
