@@ -17,6 +17,9 @@ What lives here (one module per kind of problem):
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 * `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
+* `safe_control`: vectorized safe-control environments with a per-step cost (PointRobot,
+  PointCircle, VelocityPendulum, RiskyPointMass) and scripted behaviour datasets.
+* `glucose`: a glucose–insulin patient model (Bergman minimal model) with a hypo/hyper cost.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -61,6 +64,9 @@ _MODULES: tuple[str, ...] = (
     "numeric_programs",
     # audit family
     "audit_tasks",
+    # safe offline RL: safe-control environments and the glucose-insulin patient
+    "safe_control",
+    "glucose",
 )
 
 #: Which module a name exported by several modules refers to at package level.
