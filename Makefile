@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet torch==2.13.0
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,vision]"
+	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,vision,rl]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,vision,trl,optuna,postgres,dev,ray,dask]"
+	$(BIN)/pip install --quiet -e ".[torch,fair,audit,causal,vision,rl,trl,optuna,postgres,dev,ray,dask]"
 	touch $@ $(VENV)/.installed-run
 
 # The report is written even when a cell raised; the exit status still says so.

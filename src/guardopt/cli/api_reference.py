@@ -33,6 +33,7 @@ PACKAGES = (
     "guardopt.online",
     "guardopt.offline",
     "guardopt.optim",
+    "guardopt.rl",
     "guardopt.align",
     "guardopt.align.vision",
     "guardopt.robust",

@@ -21,6 +21,9 @@ What lives here (one module per kind of problem):
 * `safe_steps`: SafeSteps, verifiable reasoning with safety triggers, compliance cues and harmful
   steps, with its program judges (Intervened PO).
 * `shapes_clip`: synthetic shape–colour–texture images with grammar captions (GLAD).
+* `safe_control`: vectorized safe-control environments with a per-step cost (PointRobot,
+  PointCircle, VelocityPendulum, RiskyPointMass) and scripted behaviour datasets.
+* `glucose`: a glucose–insulin patient model (Bergman minimal model) with a hypo/hyper cost.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -71,6 +74,9 @@ _MODULES: tuple[str, ...] = (
     "safe_steps",
     # GLAD: synthetic image-caption data (ShapesCLIP)
     "shapes_clip",
+    # safe offline RL: safe-control environments and the glucose-insulin patient
+    "safe_control",
+    "glucose",
 )
 
 #: Which module a name exported by several modules refers to at package level.

@@ -1,0 +1,56 @@
+"""Safe offline reinforcement learning: datasets, shared pieces and learners (torch).
+
+* Data (`guardopt.rl.data`): the D4RL/DSRL dictionary layout, ``.npz`` I/O, DSRL normalization.
+* Shared pieces: `Lagrangian` and `PIDLagrangian` multipliers, expectile and reachability losses
+  (`guardopt.rl.losses`), trajectory filters (`safe_episodes`), the evaluation loop (`evaluate`).
+* Learners, each with one frozen config, ``fit(dataset)``, ``act(obs)``, ``save``/``load`` and a
+  training ``log``: `BC` (BC-All / BC-Safe), `CPQ`, `IQL`, `IQLLag`, `FISOR` (Zheng et al.,
+  ICLR 2024; ``feasibility=False`` for its ablation).
+
+The environments and scripted data collection live in `guardopt.problems.safe_control`.
+"""
+
+from guardopt.rl.bc import BC, BCConfig
+from guardopt.rl.cpq import CPQ, CPQConfig
+from guardopt.rl.data import (
+    episode_slices,
+    episode_sums,
+    load_dataset,
+    normalized_cost,
+    normalized_reward,
+    reward_range,
+    save_dataset,
+    validate_dataset,
+)
+from guardopt.rl.evaluation import EvaluationResult, evaluate
+from guardopt.rl.filters import filter_episodes, safe_episodes
+from guardopt.rl.fisor import FISOR, FISORConfig
+from guardopt.rl.iql import IQL, IQLConfig, IQLLag, IQLLagConfig
+from guardopt.rl.lagrangian import Lagrangian, PIDLagrangian
+
+__all__ = [
+    "BC",
+    "CPQ",
+    "FISOR",
+    "IQL",
+    "BCConfig",
+    "CPQConfig",
+    "EvaluationResult",
+    "FISORConfig",
+    "IQLConfig",
+    "IQLLag",
+    "IQLLagConfig",
+    "Lagrangian",
+    "PIDLagrangian",
+    "episode_slices",
+    "episode_sums",
+    "evaluate",
+    "filter_episodes",
+    "load_dataset",
+    "normalized_cost",
+    "normalized_reward",
+    "reward_range",
+    "safe_episodes",
+    "save_dataset",
+    "validate_dataset",
+]
