@@ -17,6 +17,8 @@ What lives here (one module per kind of problem):
 * `bilevel_toys`: bilevel toys with closed-form hyper-objectives and ridge hyperparameter learning.
 * `numeric_programs`: random numeric programs with textual feedback (Trace / OPTO).
 * `audit_tasks`: synthetic data sets of the audit reproductions (multiplicity, base-rate gaps).
+* `multiobjective`: multi-objective test problems (ZDT1/2, DTLZ2, BNH, HistGradientBoosting
+  accuracy vs model size) with reference points.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -61,6 +63,8 @@ _MODULES: tuple[str, ...] = (
     "numeric_programs",
     # audit family
     "audit_tasks",
+    # multi-objective test problems (ZDT, DTLZ2, BNH, HistGradientBoosting accuracy vs size)
+    "multiobjective",
 )
 
 #: Which module a name exported by several modules refers to at package level.
