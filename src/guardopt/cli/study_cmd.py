@@ -68,6 +68,18 @@ class _View:
         self.direction = str(self.spec.get("direction", "minimize"))
         self.constraints = {k: (v[0], float(v[1])) for k, v in (self.spec.get("constraints") or {}).items()}
         self.feasible = [meets_constraints(t, self.constraints) for t in self.trials]
+        dirs = self.spec.get("directions")
+        #: A multi-objective study's directions (empty for one objective) and its Pareto front.
+        self.directions: list[str] = [str(d) for d in dirs] if isinstance(dirs, list) and len(dirs) > 1 else []
+        self.front: set[int] = set()
+        if self.directions:
+            from guardopt.core.pareto import is_non_dominated
+
+            cand = [t for t, f in zip(self.trials, self.feasible, strict=True)
+                    if f and t.values is not None and len(t.values) == len(self.directions)]
+            if cand:
+                keep = is_non_dominated([list(t.values or ()) for t in cand], self.directions)
+                self.front = {t.number for t, k in zip(cand, keep, strict=True) if k}
         self.best_so_far: list[float | None] = []
         best: float | None = None
         self.best_number: int | None = None
@@ -93,9 +105,10 @@ def _list(storage: Storage, names: list[str]) -> int:
         table.add_column(col, justify="left" if col in ("study", "direction") else "right")
     for name in names:
         view = _View(storage, name)
-        table.add_row(escape(name), view.direction, str(len(view.trials)),
-                      str(sum(t.state is TrialState.COMPLETE for t in view.trials)), str(sum(view.feasible)),
-                      fmt(view.best_so_far[-1] if view.best_so_far else None))
+        best = f"front of {len(view.front)}" if view.directions else \
+            fmt(view.best_so_far[-1] if view.best_so_far else None)
+        table.add_row(escape(name), ", ".join(view.directions) or view.direction, str(len(view.trials)),
+                      str(sum(t.state is TrialState.COMPLETE for t in view.trials)), str(sum(view.feasible)), best)
     out.print(table)
     return 0
 
@@ -110,9 +123,12 @@ def _show(args: argparse.Namespace, storage: Storage) -> int:
     title = f"Study {args.name}: {len(trials)} trials ({summary or 'none'})"
     if view.constraints:
         title += " — constraint columns in magenta"
-    table = Table(title=escape(title), title_justify="left",
-                  caption=f"direction: {view.direction}; constraints: {escape(cons)}; ★ best feasible trial; "
-                  "best: best feasible value so far", caption_justify="left")
+    caption = f"direction: {view.direction}; constraints: {escape(cons)}; ★ best feasible trial; " \
+        "best: best feasible value so far"
+    if view.directions:
+        caption = f"directions: {', '.join(view.directions)}; constraints: {escape(cons)}; ★ on the Pareto front " \
+            "(feasible and non-dominated)"
+    table = Table(title=escape(title), title_justify="left", caption=caption, caption_justify="left")
     for col, justify in (("#", "right"), ("state", "left"), ("value", "right"), ("feasible", "center"),
                          ("best", "right")):
         table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
@@ -134,9 +150,11 @@ def _show(args: argparse.Namespace, storage: Storage) -> int:
         table.add_column("note", overflow="fold")
     for j, i in enumerate(shown):
         t, f = trials[i], view.feasible[i]
-        star = " ★" if t.number == view.best_number else ""
+        star = " ★" if t.number == view.best_number or t.number in view.front else ""
         state = f"[{STATE_STYLE.get(t.state.value, 'white')}]{t.state.value}[/]"
-        row = [f"{t.number}{star}", state, fmt(t.value), _feasible_text(t, f), fmt(view.best_so_far[i])]
+        value = ", ".join(fmt(v) for v in t.values) if t.values is not None else fmt(t.value)
+        best_cell = ("front" if t.number in view.front else "") if view.directions else fmt(view.best_so_far[i])
+        row = [f"{t.number}{star}", state, value, _feasible_text(t, f), best_cell]
         if wide:
             row += [escape(cells[k][j]) for k in params]
         else:
@@ -146,7 +164,16 @@ def _show(args: argparse.Namespace, storage: Storage) -> int:
             row.append(escape(notes[j]))
         table.add_row(*row)
     out.print(table)
-    if view.best_number is None:
+    if view.directions:
+        front = [t for t in trials if t.number in view.front]
+        if not front:
+            out.print("No feasible completed trial yet: the Pareto front is empty.")
+        else:
+            out.print(f"Pareto front ({', '.join(view.directions)}): {len(front)} trials")
+            for t in front:
+                out.print(f"  #{t.number}: values ({', '.join(fmt(v) for v in t.values or ())}), "
+                          f"params {escape(json.dumps(dict(t.params), default=str))}")
+    elif view.best_number is None:
         out.print("No feasible completed trial yet.")
     else:
         best = next(t for t in trials if t.number == view.best_number)
@@ -196,14 +223,17 @@ def _to_csv(view: _View) -> str:
 
     params, attrs = keys("params"), keys("user_attrs")
     cons = list(dict.fromkeys([*view.constraints, *keys("constraints")]))
-    head = ["number", "state", "value", "feasible", "datetime_start", "datetime_complete", "duration",
+    k = len(view.directions)  # a multi-objective study: one values_<j> column per objective
+    head = ["number", "state", "value", *[f"values_{j}" for j in range(k)], "feasible", "datetime_start",
+            "datetime_complete", "duration",
             *[f"params_{k}" for k in params], *[f"constraints_{k}" for k in cons],
             *[f"user_attrs_{k}" for k in attrs], "failure_reason"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(head)
     for t, f in zip(view.trials, view.feasible):
-        w.writerow([t.number, t.state.value, _cell(t.value), f,
+        vals = list(t.values) if t.values is not None and len(t.values) == k else [None] * k
+        w.writerow([t.number, t.state.value, _cell(t.value), *[_cell(v) for v in vals], f,
                     t.datetime_start.isoformat() if t.datetime_start else "",
                     t.datetime_complete.isoformat() if t.datetime_complete else "", _cell(t.duration),
                     *[_cell(t.params.get(k)) for k in params], *[_cell(t.constraints.get(k)) for k in cons],

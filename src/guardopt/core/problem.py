@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from guardopt.core.errors import InvalidParameterError
+from guardopt.core.errors import InvalidParameterError, UnsupportedError
 from guardopt.core.space import Space
 from guardopt.core.trial import Trial, TrialState, is_finite_number
 
@@ -25,13 +25,26 @@ class ProblemSpec:
     50. Optimizers see constraints as *residuals*: ``value - 50`` for ``<=`` and ``50 - value`` for
     ``>=``, so that a residual ``<= 0`` means satisfied. A missing or NaN constraint value gives a
     residual of ``+inf`` (fail closed).
+
+    A multi-objective problem gives ``directions`` (two or more entries); its trials carry
+    `Trial.values` and `losses` replaces `loss` (which then raises). ``direction`` is then the
+    first entry. A single-entry ``directions`` is a single-objective problem.
     """
 
     space: Space
     direction: Direction = "minimize"
     constraints: Mapping[str, ConstraintSpec] = field(default_factory=dict)
+    directions: tuple[Direction, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.directions is not None:
+            dirs = self.directions
+            if isinstance(dirs, str) or not isinstance(dirs, (list, tuple)) or len(dirs) == 0 \
+                    or any(d not in ("minimize", "maximize") for d in dirs):
+                raise InvalidParameterError("directions", "Study", "None or a non-empty list of 'minimize' / "
+                                            "'maximize'", dirs)
+            object.__setattr__(self, "direction", dirs[0])
+            object.__setattr__(self, "directions", tuple(dirs) if len(dirs) > 1 else None)
         if self.direction not in ("minimize", "maximize"):
             raise InvalidParameterError("direction", "Study", "'minimize' or 'maximize'", self.direction)
         checked: dict[str, ConstraintSpec] = {}
@@ -64,11 +77,48 @@ class ProblemSpec:
         """+1 when minimizing, -1 when maximizing: ``loss = sign * value``."""
         return 1.0 if self.direction == "minimize" else -1.0
 
+    @property
+    def n_objectives(self) -> int:
+        """How many objectives (1 unless ``directions`` has two or more entries)."""
+        return 1 if self.directions is None else len(self.directions)
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return self.directions is not None
+
+    @property
+    def signs(self) -> np.ndarray:
+        """Per objective +1 (minimize) or -1 (maximize), shape ``(n_objectives,)``."""
+        dirs = self.directions if self.directions is not None else (self.direction,)
+        return np.array([1.0 if d == "minimize" else -1.0 for d in dirs])
+
     def loss(self, trial: Trial) -> float:
-        """The objective in minimization form; NaN for a trial that did not complete."""
+        """The objective in minimization form; NaN for a trial that did not complete.
+
+        Raises:
+            UnsupportedError: the problem has several objectives (use `losses`).
+        """
+        if self.directions is not None:
+            raise UnsupportedError(f"This problem has {len(self.directions)} objectives {list(self.directions)}: "
+                                   "a single loss is undefined; use losses(trial) (an optimizer for one objective "
+                                   "cannot run it; use guardopt.bo.multiobjective.MultiObjectiveGP or RandomSearch).")
         if trial.state is not TrialState.COMPLETE or trial.value is None:
             return math.nan
         return self.sign * float(trial.value)
+
+    def losses(self, trial: Trial) -> np.ndarray:
+        """Every objective in minimization form, shape ``(n_objectives,)``; NaN for a trial that did not complete.
+
+        On a single-objective problem this is ``[loss(trial)]``.
+        """
+        k = self.n_objectives
+        if trial.state is not TrialState.COMPLETE:
+            return np.full(k, math.nan)
+        if self.directions is None:
+            return np.array([self.loss(trial)])
+        if trial.values is None or len(trial.values) != k:
+            return np.full(k, math.nan)
+        return self.signs * np.asarray(trial.values, dtype=float)
 
     def residual(self, name: str, value: float | None) -> float:
         """Residual of one constraint value (``<= 0`` satisfied; missing or NaN -> ``+inf``)."""
@@ -86,11 +136,14 @@ class ProblemSpec:
         return trial.state is TrialState.COMPLETE and bool(np.all(self.residuals(trial) <= 0.0))
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "space": self.space.to_dict(),
             "direction": self.direction,
             "constraints": {k: list(v) for k, v in self.constraints.items()},
         }
+        if self.directions is not None:  # absent for one objective: old stored specs stay equal
+            out["directions"] = list(self.directions)
+        return out
 
     @staticmethod
     def from_dict(d: Mapping[str, object]) -> ProblemSpec:
@@ -106,10 +159,12 @@ class ProblemSpec:
                                                     for v in cons.values()):
             raise InvalidParameterError("constraints", "ProblemSpec.from_dict",
                                         "a mapping of name -> [op, threshold]", cons)
+        dirs = d.get("directions")
         return ProblemSpec(
             Space.from_dict(d["space"]),  # type: ignore[arg-type]
             d.get("direction"),  # type: ignore[arg-type]
             {k: (v[0], v[1]) for k, v in cons.items()},
+            tuple(dirs) if isinstance(dirs, (list, tuple)) else None,
         )
 
 

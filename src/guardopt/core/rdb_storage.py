@@ -44,7 +44,7 @@ from guardopt.core.trial import INTERRUPTED_PREFIX, Trial, TrialState
 
 logger = logging.getLogger("guardopt.storage")
 
-RDB_SCHEMA_VERSION = 2
+RDB_SCHEMA_VERSION = 3
 
 # SQLAlchemy's dialect names ("postgres://" is not one: SQLAlchemy 2 refuses it).
 _URL_PREFIXES = ("postgresql", "mysql", "mariadb")
@@ -99,8 +99,17 @@ def _migrate_to_2(conn: Any) -> None:
     conn.execute(text(f"ALTER TABLE guardopt_trials ADD COLUMN heartbeat {ts} NULL"))
 
 
+def _migrate_to_3(conn: Any) -> None:
+    """Schema 3: a trial's JSON may hold ``values`` (multi-objective studies); no table changes.
+
+    Rows written before read as single-objective trials, as they are. The version moves so that an
+    older guardopt, which would read a multi-objective trial as one without a value, refuses the
+    database instead.
+    """
+
+
 #: ``MIGRATIONS[v]`` takes a database from schema ``v - 1`` to ``v`` (inside one transaction).
-MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migrate_to_1, 2: _migrate_to_2}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {1: _migrate_to_1, 2: _migrate_to_2, 3: _migrate_to_3}
 
 
 class RDBStorage(Storage):

@@ -6,8 +6,11 @@ SQLite study (WAL journal, busy timeout) without losing or duplicating numbers. 
 single append-mostly table per kind and carries a version. Schema 2 added the ``intermediate``
 table (values reported during a trial, for pruning); a schema-1 file is upgraded in place on open by
 creating that table in the same transaction that bumps the version, so nothing stored before is
-rewritten and an old database stays readable. A store written by a newer schema is refused with a
-clear message.
+rewritten and an old database stays readable. Schema 3 lets a trial's JSON record hold ``values``
+(the objective values of a multi-objective study): nothing is rewritten on upgrade (old records read
+as single-objective trials, as they are); the version moves so that an older guardopt, which would
+read a multi-objective trial as one without a value, refuses the file. A store written by a newer
+schema is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from guardopt.core.errors import InvalidParameterError, StorageError, Unsupporte
 from guardopt.core.space import Params
 from guardopt.core.trial import INTERRUPTED_PREFIX, Trial, TrialState
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _json_default(obj: Any) -> Any:
@@ -267,7 +270,8 @@ class SQLiteStorage(Storage):
                 )
                 found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
                 if int(found[0]) <= SCHEMA_VERSION:
-                    # Schema 1 -> 2: a new table only; existing rows are untouched.
+                    # Schema 1 -> 2: a new table only; 2 -> 3: nothing to change (trial records may
+                    # carry "values"). Existing rows are untouched.
                     conn.execute(
                         "CREATE TABLE IF NOT EXISTS intermediate (study TEXT NOT NULL, number INTEGER NOT NULL, "
                         "step INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (study, number, step))"

@@ -40,6 +40,7 @@ from guardopt.core.errors import (
     InputDataError,
     InsufficientDataError,
     InvalidParameterError,
+    UnsupportedError,
     check_int,
 )
 from guardopt.core.executors import make_executor
@@ -87,7 +88,12 @@ class Study:
             (each ``trial.suggest_*`` call adds its parameter; parameters seen in only some trials
             become conditional, see `guardopt.core.define_by_run.infer_space`).
         name: The study's name (needed to resume from a persistent storage).
-        direction: ``"minimize"`` or ``"maximize"``.
+        direction: ``"minimize"`` (the default) or ``"maximize"``.
+        directions: For a multi-objective study, one ``"minimize"`` / ``"maximize"`` per objective
+            (give ``direction`` or ``directions``, not both). Its objective returns a sequence of
+            values (or a mapping with ``"values"`` and the constraints); trials carry
+            `Trial.values`; `pareto_front` replaces `best` (``best_*`` raise). See
+            ``docs/multiobjective.md``.
         constraints: Named outcome constraints, e.g. ``{"latency_ms": ("<=", 50.0)}``.
         optimizer: The online method that asks parameters (default: `RandomSearch`).
         storage: None (in memory), a `Storage`, or ``"sqlite:///path.db"``.
@@ -111,13 +117,14 @@ class Study:
         self,
         space: Space | None = None,
         name: str | None = None,
-        direction: Direction = "minimize",
+        direction: Direction | None = None,
         constraints: Mapping[str, ConstraintSpec] | None = None,
         optimizer: Optimizer | None = None,
         storage: Storage | str | None = None,
         *,
         pruner: Pruner | None = None,
         load_if_exists: bool = True,
+        directions: Sequence[Direction] | None = None,
     ) -> None:
         if space is not None and not isinstance(space, Space):
             raise InvalidParameterError("space", "Study", "a guardopt Space or None", space)
@@ -128,7 +135,14 @@ class Study:
         if pruner is not None and not callable(getattr(pruner, "prune", None)):
             raise InvalidParameterError("pruner", "Study", "None or an object with prune(trial, trials, direction)",
                                         pruner)
-        self._goal = ProblemSpec(space if space is not None else _NO_SPACE, direction, dict(constraints or {}))
+        if direction is not None and directions is not None:
+            raise InvalidParameterError("directions", "Study", "None when 'direction' is given (pass one of the two)",
+                                        directions)
+        if directions is not None and (isinstance(directions, str) or not isinstance(directions, Sequence)):
+            raise InvalidParameterError("directions", "Study", "None or a list of 'minimize' / 'maximize'",
+                                        directions)
+        self._goal = ProblemSpec(space if space is not None else _NO_SPACE, direction or "minimize",
+                                 dict(constraints or {}), tuple(directions) if directions is not None else None)
         self._declared: Space | None = space
         # A random suffix: two unnamed studies in one storage must never resume each other.
         self.name = name or f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
@@ -200,7 +214,8 @@ class Study:
         return spec
 
     def _check_stored(self, stored: Mapping[str, Any], given: Mapping[str, Any]) -> None:
-        keys = ("direction", "constraints") if self._declared is None else ("space", "direction", "constraints")
+        keys = ("direction", "directions", "constraints") if self._declared is None else \
+            ("space", "direction", "directions", "constraints")
         mismatch = [k for k in keys if stored.get(k) != given.get(k)]
         if stored.get("space_from") != given.get("space_from"):
             mismatch.insert(0, "space")
@@ -222,7 +237,7 @@ class Study:
                 self._dists.setdefault(name, p)
 
     def _problem_of(self, space: Space) -> ProblemSpec:
-        return ProblemSpec(space, self._goal.direction, self._goal.constraints)
+        return ProblemSpec(space, self._goal.direction, self._goal.constraints, self._goal.directions)
 
     @classmethod
     def load(cls, name: str, storage: Storage | str, optimizer: Optimizer | None = None, *,
@@ -234,15 +249,19 @@ class Study:
             raise InvalidParameterError("name", "Study.load", f"one of {store.study_names()}", name)
         if spec.get("space_from") == "objective":
             space = None
+            dirs = spec.get("directions")
             problem = ProblemSpec(_NO_SPACE, spec.get("direction"),  # type: ignore[arg-type]
-                                  {k: (v[0], v[1]) for k, v in (spec.get("constraints") or {}).items()})
+                                  {k: (v[0], v[1]) for k, v in (spec.get("constraints") or {}).items()},
+                                  tuple(dirs) if isinstance(dirs, list) else None)
         else:
             problem = ProblemSpec.from_dict(spec)
             space = problem.space
         _resume_quietly.on = True
         try:
-            return cls(space, name=name, direction=problem.direction, constraints=problem.constraints,
-                       optimizer=optimizer, storage=store, pruner=pruner)
+            one = problem.directions is None
+            return cls(space, name=name, direction=problem.direction if one else None,
+                       constraints=problem.constraints, optimizer=optimizer, storage=store, pruner=pruner,
+                       directions=None if one else list(problem.directions or ()))
         finally:
             _resume_quietly.on = False
 
@@ -268,7 +287,24 @@ class Study:
 
     @property
     def direction(self) -> Direction:
+        """``"minimize"`` or ``"maximize"``.
+
+        Raises:
+            UnsupportedError: a multi-objective study (read `directions`).
+        """
+        if self._goal.directions is not None:
+            raise UnsupportedError(f"Study {self.name!r} has {self._goal.n_objectives} objectives: read "
+                                   "study.directions instead of study.direction.")
         return self._goal.direction
+
+    @property
+    def directions(self) -> list[Direction]:
+        """The direction of each objective (one entry for a single-objective study)."""
+        return list(self._goal.directions) if self._goal.directions is not None else [self._goal.direction]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        return self._goal.directions is not None
 
     @property
     def constraints(self) -> Mapping[str, ConstraintSpec]:
@@ -525,6 +561,16 @@ class Study:
             raise InputDataError(f"The 'user_attrs' of a Study.tell result must be a mapping. Got {obs.user_attrs!r}.")
         _check_json(obs.user_attrs, "user_attrs", "Study.tell")
         attrs = {**trial.user_attrs, **obs.user_attrs}
+        if self._goal.directions is not None:
+            return self._finish_multi(trial, obs, attrs)
+        if _is_sequence(obs.value):
+            # Not a number: the trial FAILS as for any other non-number, with a hint on the cause.
+            return trial.finished(state=TrialState.FAILED, constraints={k: float(v) for k, v in obs.constraints.items()
+                                                                         if is_finite_number(v)},
+                                  user_attrs=attrs,
+                                  failure_reason=f"objective value is not a finite number: {obs.value!r} (a "
+                                                 "single-objective study; pass directions=[...] to Study for several "
+                                                 "objectives)")
         if not is_finite_number(obs.value):
             return trial.finished(state=TrialState.FAILED, constraints=dict(obs.constraints),
                                   user_attrs=attrs,
@@ -539,9 +585,39 @@ class Study:
                               constraints={k: float(v) for k, v in obs.constraints.items()},
                               user_attrs=attrs)
 
+    def _finish_multi(self, trial: Trial, obs: Observation, attrs: dict[str, Any]) -> Trial:
+        """A multi-objective result: exactly one finite value per objective, or the trial FAILS."""
+        k = self._goal.n_objectives
+        if not _is_sequence(obs.value) and not isinstance(obs.value, (str, bytes)) and obs.value is not None \
+                and not is_finite_number(obs.value) and isinstance(obs.value, (int, float, np.number)):
+            # One NaN or infinity for the whole vector: the objective failed, as in a single-objective study.
+            return trial.finished(state=TrialState.FAILED, user_attrs=attrs,
+                                  failure_reason=f"objective value is not a finite number: {obs.value!r}")
+        if not _is_sequence(obs.value) or len(obs.value) != k:
+            raise InputDataError(f"The 'result' argument of Study.tell must hold {k} objective values (one per "
+                                 f"direction {self.directions}). Got {obs.value!r} instead.")
+        raw = list(obs.value)
+        bad_values = [v for v in raw if not is_finite_number(v)]
+        if bad_values:
+            return trial.finished(state=TrialState.FAILED, constraints={k_: float(v) for k_, v in
+                                                                       obs.constraints.items() if is_finite_number(v)},
+                                  user_attrs=attrs,
+                                  failure_reason=f"objective values are not all finite numbers: {raw!r}")
+        bad = {k_: v for k_, v in obs.constraints.items() if not is_finite_number(v)}
+        if bad:
+            return trial.finished(state=TrialState.FAILED, user_attrs=attrs,
+                                  constraints={k_: float(v) for k_, v in obs.constraints.items()
+                                               if is_finite_number(v)},
+                                  failure_reason=f"constraint values are not finite numbers: {bad!r}")
+        return trial.finished(state=TrialState.COMPLETE, value=None, values=tuple(float(v) for v in raw),
+                              constraints={k_: float(v) for k_, v in obs.constraints.items()},
+                              user_attrs=attrs)
+
     def _to_observation(self, result: Any) -> Observation:
         if isinstance(result, Observation):
             obs = result
+        elif isinstance(result, Mapping) and "values" in result and self._goal.directions is not None:
+            obs = Observation(result["values"], {k: v for k, v in result.items() if k != "values"})
         elif isinstance(result, Mapping):
             if "value" not in result:
                 raise InputDataError(
@@ -765,6 +841,8 @@ class Study:
                         pool.shutdown(wait=True, cancel_futures=True)
 
     def _best_text(self) -> str:
+        if self._goal.directions is not None:
+            return f"front of {len(self.pareto_front())}"
         best = self.best()
         return "-" if best is None or best.value is None else f"{best.value:.6g}"
 
@@ -775,7 +853,7 @@ class Study:
             storage = None
         return RunningTrial(trial, dict(trial.params), study_name=self.name, storage=storage,
                             space=self._declared if self._declared is not None else self._model_or_seen(),
-                            declared=self._declared is not None, pruner=self.pruner, direction=self.direction,
+                            declared=self._declared is not None, pruner=self.pruner, direction=self._goal.direction,
                             seed=self._seed, fixed=self._fixed.get(trial.number))
 
     def _model_or_seen(self) -> Space | None:
@@ -898,6 +976,7 @@ class Study:
         """
         if guard not in ("none", "pessimistic", "optimistic"):
             raise InvalidParameterError("guard", "Study.best", "'none', 'pessimistic' or 'optimistic'", guard)
+        self._single_objective("best")
         trials = self.trials
         with self._lock:
             self._sync()
@@ -917,13 +996,65 @@ class Study:
         losses = np.array([self._goal.loss(t) for t in feasible])
         return feasible[int(np.nanargmin(losses))]
 
+    def _single_objective(self, what: str) -> None:
+        if self._goal.directions is not None:
+            raise UnsupportedError(f"Study.{what} is undefined for the multi-objective study {self.name!r} "
+                                   f"({self._goal.n_objectives} objectives {self.directions}): no single trial is "
+                                   "best. Use study.pareto_front() (the non-dominated feasible trials).")
+
+    def pareto_front(self, guard: Guard = "none") -> list[Trial]:
+        """The non-dominated feasible COMPLETE trials of a multi-objective study, by number.
+
+        Fail closed: a trial that is not COMPLETE, violates a constraint, lacks a constraint value
+        or holds a non-finite objective value is never on the front (nor does it dominate anything).
+
+        Args:
+            guard: ``"none"``: dominance and feasibility as measured. ``"pessimistic"`` /
+                ``"optimistic"``: ask the optimizer for its guarded front when it has one
+                (``recommend_front(guard)``; `guardopt.bo.multiobjective.MultiObjectiveGP` ranks the
+                evaluated points by each objective's confidence bound and keeps only points feasible
+                under the constraints' bounds); an optimizer without a model treats measurements as
+                exact, so this equals ``"none"``.
+
+        Returns:
+            The trials on the front (empty when no trial is feasible yet). A single-objective study
+            returns its best feasible trials (all that tie).
+        """
+        if guard not in ("none", "pessimistic", "optimistic"):
+            raise InvalidParameterError("guard", "Study.pareto_front", "'none', 'pessimistic' or 'optimistic'", guard)
+        from guardopt.core.pareto import is_non_dominated
+
+        trials = self.trials
+        with self._lock:
+            self._sync()
+        if guard != "none" and self._model is not None:
+            recommend = getattr(self.optimizer, "recommend_front", None)
+            if callable(recommend):
+                chosen = recommend(guard)
+                picked = [t for t in trials if t.state is TrialState.COMPLETE and self._goal.is_feasible(t)
+                          and dict(t.params) in chosen]
+                return picked
+        feasible = [t for t in trials if self._goal.is_feasible(t)]
+        if not feasible:
+            return []
+        losses = np.array([self._goal.losses(t) for t in feasible]).reshape(len(feasible), -1)
+        keep = is_non_dominated(losses)
+        return [t for t, k in zip(feasible, keep, strict=True) if k]
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """Optuna's name for `pareto_front` (the non-dominated feasible trials)."""
+        return self.pareto_front()
+
     @property
     def best_trial(self) -> Trial:
         """The best feasible completed trial (Optuna's name for ``best()``).
 
         Raises:
             InsufficientDataError: no completed trial is feasible yet.
+            UnsupportedError: a multi-objective study (use `pareto_front`).
         """
+        self._single_objective("best_trial")
         best = self.best()
         if best is None:
             n = len(self.trials)
@@ -934,6 +1065,7 @@ class Study:
     @property
     def best_value(self) -> float:
         """The value of `best_trial`."""
+        self._single_objective("best_value")
         value = self.best_trial.value
         assert value is not None
         return value
@@ -941,6 +1073,7 @@ class Study:
     @property
     def best_params(self) -> Params:
         """The parameters of `best_trial`."""
+        self._single_objective("best_params")
         return dict(self.best_trial.params)
 
     def to_dataframe(self) -> pd.DataFrame:
@@ -950,6 +1083,8 @@ class Study:
         rows = []
         for t in self.trials:
             row: dict[str, Any] = {"number": t.number, "state": t.state.value, "value": t.value,
+                                   **{f"values_{j}": (t.values[j] if t.values is not None else math.nan)
+                                      for j in range(self._goal.n_objectives if self._goal.directions else 0)},
                                    "datetime_start": t.datetime_start,
                                    "datetime_complete": t.datetime_complete,
                                    "duration": t.duration, "failure_reason": t.failure_reason}
@@ -969,7 +1104,16 @@ class Study:
 
     def __repr__(self) -> str:
         n = len(self.trials)
+        if self._goal.directions is not None:
+            return f"Study(name={self.name!r}, directions={self.directions!r}, trials={n})"
         return f"Study(name={self.name!r}, direction={self.direction!r}, trials={n})"
+
+
+def _is_sequence(v: Any) -> bool:
+    """A list, tuple or 1-D array of values (what a multi-objective objective returns)."""
+    if isinstance(v, np.ndarray):
+        return v.ndim == 1
+    return isinstance(v, (list, tuple))
 
 
 def _plain(p: Parameter, v: Any) -> Any:

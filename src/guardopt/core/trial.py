@@ -28,9 +28,12 @@ class TrialState(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Observation:
-    """What an evaluation measured: the objective value and one value per declared constraint."""
+    """What an evaluation measured: the objective value and one value per declared constraint.
 
-    value: float
+    ``value`` is a float, or for a multi-objective study a sequence with one value per objective.
+    """
+
+    value: Any
     constraints: Mapping[str, float] = field(default_factory=dict)
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -43,7 +46,7 @@ class Trial:
         number: Position in the study, unique, from 0.
         params: The parameters evaluated.
         state: RUNNING, COMPLETE or FAILED.
-        value: The objective value (None unless COMPLETE).
+        value: The objective value (None unless COMPLETE; None in a multi-objective study).
         constraints: Measured constraint values by name (raw values, not residuals).
         failure_reason: Why the trial FAILED (an exception's text, a NaN value, ...).
         datetime_start, datetime_complete: Wall-clock times.
@@ -51,6 +54,8 @@ class Trial:
         context: Context the trial was asked with (e.g. an instance feature for contextual bandits).
         intermediate_values: Values reported during the trial (``step -> value``, e.g. the
             validation loss after each epoch), the input of pruners.
+        values: A multi-objective study's objective values, one per objective in the study's
+            order (None unless COMPLETE, and None in a single-objective study).
     """
 
     number: int
@@ -64,6 +69,7 @@ class Trial:
     user_attrs: Mapping[str, Any] = field(default_factory=dict)
     context: Mapping[str, Any] | None = None
     intermediate_values: Mapping[int, float] = field(default_factory=dict)
+    values: tuple[float, ...] | None = None
 
     @property
     def last_step(self) -> int | None:
@@ -105,6 +111,8 @@ class Trial:
             "context": dict(self.context) if self.context is not None else None,
             # JSON object keys are strings; `from_dict` turns them back into ints.
             "intermediate_values": {str(k): v for k, v in sorted(self.intermediate_values.items())},
+            # Written only for multi-objective trials: a single-objective record keeps its old form.
+            **({"values": list(self.values)} if self.values is not None else {}),
         }
 
     @staticmethod
@@ -122,6 +130,7 @@ class Trial:
             user_attrs=dict(d.get("user_attrs") or {}),
             context=d.get("context"),
             intermediate_values={int(k): float(v) for k, v in (d.get("intermediate_values") or {}).items()},
+            values=None if d.get("values") is None else tuple(float(v) for v in d["values"]),
         )
 
 

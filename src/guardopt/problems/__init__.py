@@ -24,6 +24,8 @@ What lives here (one module per kind of problem):
 * `safe_control`: vectorized safe-control environments with a per-step cost (PointRobot,
   PointCircle, VelocityPendulum, RiskyPointMass) and scripted behaviour datasets.
 * `glucose`: a glucose–insulin patient model (Bergman minimal model) with a hypo/hyper cost.
+* `multiobjective`: multi-objective test problems (ZDT1/2, DTLZ2, BNH, HistGradientBoosting
+  accuracy vs model size) with reference points.
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -77,6 +79,8 @@ _MODULES: tuple[str, ...] = (
     # safe offline RL: safe-control environments and the glucose-insulin patient
     "safe_control",
     "glucose",
+    # multi-objective test problems (ZDT, DTLZ2, BNH, HistGradientBoosting accuracy vs size)
+    "multiobjective",
 )
 
 #: Which module a name exported by several modules refers to at package level.

@@ -43,6 +43,12 @@ def default_objective(p: Mapping[str, Any]) -> float:
     return (p["x"] - 0.3) ** 2 + (math.log10(p["y"]) - 0.5) ** 2 + 0.1 * (p["n"] - 3) ** 2 + (p["k"] == "b") * 0.2
 
 
+def default_objectives(p: Mapping[str, Any]) -> list[float]:
+    """Two conflicting bowls (a multi-objective variant of `default_objective`), minimized both."""
+    second = (p["x"] + 0.7) ** 2 + (math.log10(p["y"]) + 0.5) ** 2 + 0.1 * (p["n"] - 6) ** 2 + (p["k"] == "a") * 0.2
+    return [default_objective(p), second]
+
+
 @dataclass
 class OptimizerChecks:
     """The checks, parametrized by an optimizer factory ``seed -> Optimizer``.
@@ -57,18 +63,31 @@ class OptimizerChecks:
         constraints: Whether the optimizer is checked with a declared outcome constraint.
         deterministic_only: Skip the "different seed differs" check for optimizers with no
             randomness (e.g. a deterministic grid).
+        directions: Run the checks on a multi-objective study with these directions (the
+            objective then returns one value per direction; default for two: `default_objectives`).
     """
 
     factory: OptimizerFactory
     space: Space = field(default_factory=default_space)
-    objective: Callable[[Mapping[str, Any]], float] = default_objective
+    objective: Callable[[Mapping[str, Any]], Any] = default_objective
     n_trials: int = 12
     batch_size: int = 4
     constraints: bool = True
     deterministic_only: bool = False
+    directions: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.directions is not None and self.objective is default_objective:
+            self.objective = default_objectives
+
+    def _study(self, optimizer: Optimizer, **kwargs: Any) -> Study:
+        if self.directions is not None:
+            return Study(self.space, optimizer=optimizer, directions=list(self.directions),  # type: ignore[arg-type]
+                         **kwargs)
+        return Study(self.space, optimizer=optimizer, **kwargs)
 
     def _run(self, seed: int, fail_every: int = 0) -> list[dict[str, Any]]:
-        study = Study(self.space, optimizer=self.factory(seed))
+        study = self._study(self.factory(seed))
         for i in range(self.n_trials):
             t = study.ask()
             if fail_every and i % fail_every == fail_every - 1:
@@ -112,12 +131,12 @@ class OptimizerChecks:
     def check_resume(self) -> None:
         """A fresh optimizer told a stored history (as `Study.load` does) goes on asking valid points."""
         storage = InMemoryStorage()
-        first = Study(self.space, name="resume", optimizer=self.factory(9), storage=storage)
+        first = self._study(self.factory(9), name="resume", storage=storage)
         for i in range(max(self.n_trials // 2, 3)):
             t = first.ask()
             first.tell(t, RuntimeError("injected failure") if i == 1 else self.objective(t.params))
         first.ask()  # left RUNNING, as after a crash: pending, never told
-        resumed = Study(self.space, name="resume", optimizer=self.factory(9), storage=storage)
+        resumed = self._study(self.factory(9), name="resume", storage=storage)
         for _ in range(3):
             t = resumed.ask()
             self.space.validate(t.params)
@@ -127,7 +146,7 @@ class OptimizerChecks:
 
     def check_batch_distinct(self) -> None:
         """A batch ask returns distinct points, also after some history."""
-        study = Study(self.space, optimizer=self.factory(5))
+        study = self._study(self.factory(5))
         for _ in range(max(self.batch_size, 4)):
             t = study.ask()
             study.tell(t, self.objective(t.params))
@@ -141,19 +160,21 @@ class OptimizerChecks:
         """With a declared constraint (sometimes violated, sometimes missing) it runs and stays valid."""
         if not self.constraints:
             return
-        study = Study(self.space, constraints={"c": ("<=", 0.0)}, optimizer=self.factory(4))
+        study = self._study(self.factory(4), constraints={"c": ("<=", 0.0)})
+        key = "values" if self.directions is not None else "value"
         for i in range(self.n_trials):
             t = study.ask()
             value = self.objective(t.params)
             if i % 4 == 3:
-                study.tell(t, {"value": value})  # missing constraint value: counts as violated
+                study.tell(t, {key: value})  # missing constraint value: counts as violated
             else:
                 # violated on about half of the space, whatever its parameter names
-                study.tell(t, {"value": value, "c": float(self.space.encode(t.params)[0]) - 0.5})
+                study.tell(t, {key: value, "c": float(self.space.encode(t.params)[0]) - 0.5})
         done = [t for t in study.trials if t.state is TrialState.COMPLETE]
         assert len(done) == self.n_trials
-        best = study.best()
-        assert best is None or (best.constraints.get("c") is not None and best.constraints["c"] <= 0.0)
+        chosen = study.pareto_front() if self.directions is not None else [b for b in [study.best()] if b]
+        for best in chosen:
+            assert best.constraints.get("c") is not None and best.constraints["c"] <= 0.0
 
     def run_all(self, cross_process: bool = True) -> None:
         """Run every check (the cross-process one spawns a Python process: ~1-2 s)."""

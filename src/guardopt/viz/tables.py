@@ -157,7 +157,15 @@ class StudyData:
         return list(self.space.names)
 
 
+def _single_objective(data: StudyData, what: str) -> None:
+    """Plots of one objective value refuse a multi-objective study (its trials have ``values``, no ``value``)."""
+    if len(data.directions) >= 2:
+        raise UnsupportedError(f"The {what} shows one objective; study {data.name!r} has {len(data.directions)} "
+                               "(see pareto_table / plot_pareto_front).")
+
+
 def _require(data: StudyData, n: int, what: str) -> list[tuple[Trial, bool]]:
+    _single_objective(data, what)
     done = data.complete
     if len(done) < n:
         raise UnsupportedError(f"The {what} of study {data.name!r} needs at least {n} completed trials; "
@@ -184,6 +192,7 @@ def history_table(study: Study | StudyData) -> Table:
     Columns: ``number, state, value, feasible, best_feasible``.
     """
     data = StudyData.of(study)
+    _single_objective(data, "optimization history")
     values = [t.value if t.value is not None else math.nan for t in data.trials]
     best = _best_so_far(values, data.feasible, data.direction == "minimize")
     rows = tuple((t.number, t.state.value, t.value, f, b) for t, f, b in zip(data.trials, data.feasible, best))
@@ -194,6 +203,7 @@ def history_table(study: Study | StudyData) -> Table:
 def slice_table(study: Study | StudyData) -> Table:
     """Completed trials as ``(number, parameter, param_value, value, feasible)`` rows, one per active parameter."""
     data = StudyData.of(study)
+    _single_objective(data, "slice plot")
     rows = tuple((t.number, name, t.params[name], t.value, f)
                  for t, f in data.complete for name in data.names if name in t.params)
     return Table(f"Objective against each parameter ({data.name})",
@@ -203,6 +213,7 @@ def slice_table(study: Study | StudyData) -> Table:
 def parallel_coordinates_table(study: Study | StudyData) -> Table:
     """Completed trials, one row each: ``number``, every parameter (None when inactive), ``value``, ``feasible``."""
     data = StudyData.of(study)
+    _single_objective(data, "parallel coordinate plot")
     rows = tuple((t.number, *[t.params.get(n) for n in data.names], t.value, f) for t, f in data.complete)
     return Table(f"Parameters of every completed trial ({data.name})",
                  ("number", *data.names, "value", "feasible"), rows)
@@ -225,6 +236,7 @@ def contour_table(study: Study | StudyData, x: str | None = None, y: str | None 
         InvalidParameterError: ``x`` or ``y`` is not a numeric parameter of the space.
     """
     data = StudyData.of(study)
+    _single_objective(data, "contour plot")
     x, y = _pair(data, x, y)
     rows = tuple((t.number, t.params[x], t.params[y], t.value, f)
                  for t, f in data.complete if x in t.params and y in t.params)
@@ -270,30 +282,25 @@ def constraints_table(study: Study | StudyData) -> Table:
 
 
 def _objective_vectors(data: StudyData) -> tuple[list[Trial], np.ndarray, tuple[str, ...]]:
-    trials = [t for t, _ in data.complete if len(getattr(t, "values", None) or ()) >= 2]
+    trials = [t for t, _ in data.complete if t.values is not None and len(t.values) >= 2]
     if not trials:
         raise UnsupportedError(f"Study {data.name!r} has a single objective (no trial stores several values); "
                                "a Pareto front needs a multi-objective study.")
-    width = len(trials[0].values)  # type: ignore[attr-defined]
-    trials = [t for t in trials if len(t.values) == width]  # type: ignore[attr-defined]
+    width = len(trials[0].values or ())
+    trials = [t for t in trials if len(t.values or ()) == width]
     directions = data.directions if len(data.directions) == width else ("minimize",) * width
-    return trials, np.array([list(t.values) for t in trials], dtype=float), directions  # type: ignore[attr-defined]
+    return trials, np.array([list(t.values or ()) for t in trials], dtype=float), directions
 
 
 def pareto_mask(values: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    """Which rows of ``values`` (shape ``(n, m)``) no other row dominates, given each objective's direction."""
-    sign = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
-    loss = values * sign
-    n = len(loss)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not np.isfinite(loss[i]).all():
-            keep[i] = False
-            continue
-        others = np.delete(loss, i, axis=0)
-        dominated = np.all(others <= loss[i], axis=1) & np.any(others < loss[i], axis=1)
-        keep[i] = not dominated.any()
-    return keep
+    """Which rows of ``values`` (shape ``(n, m)``) no other row dominates, given each objective's direction.
+
+    The same rule as `Study.pareto_front` (`guardopt.core.pareto.is_non_dominated`): a row with a
+    non-finite value is never on the front.
+    """
+    from guardopt.core.pareto import is_non_dominated
+
+    return is_non_dominated(np.asarray(values, dtype=float).reshape(len(values), -1), list(directions))
 
 
 def pareto_table(study: Study | StudyData) -> Table:
