@@ -8,11 +8,12 @@ so the gradient with respect to ``theta`` needs no extra term (envelope theorem)
 
 Priors (on the log-parameters):
 
-* lengthscales: ``log l_i ~ N(0, 1)`` (median lengthscale = the width of the unit cube). We also
-  tried the dimension-scaled prior ``N(sqrt(2) + log(d) / 2, 3)`` of Hvarfner, Hellsten & Nardi
-  (2024), "Vanilla Bayesian Optimization Performs Great in High Dimensions"; on Hartmann6 with 40
-  evaluations (6 seeds) its median regret was 3x worse, so it is not the default (`GPPrior.for_dim`
-  with ``scaled=True`` gives it);
+* lengthscales: ``log l_i ~ N(0, 1)`` (median lengthscale = the width of the unit cube). The
+  dimension-scaled prior ``N(sqrt(2) + log(d) / 2, 3)`` of Hvarfner, Hellsten & Nardi (2024),
+  "Vanilla Bayesian Optimization Performs Great in High Dimensions" (BoTorch's default), is
+  available (`GPPrior.for_dim` with ``scaled=True``; ``GPOptimizer(lengthscale_prior="dim-scaled")``)
+  but is not the default: on Hartmann6 (50 evaluations, seeds 0-9) it reached the global basin in
+  3 of 10 seeds against 4 of 10 for ``N(0, 1)`` (``benchmarks/results/bo-basins.md``);
 * signal variance: ``log s^2 ~ N(0, 1.5^2)`` (the outputs are standardized, so ``s^2 ~ 1``);
 * noise variance: ``sigma^2 ~ Gamma(1.1, rate 30)`` (mode ~0.003 of the output variance), floored
   at ``1e-8`` (Branin, 8 seeds: median log10 regret -4.6 with this floor, -3.7 with ``1e-6``), which

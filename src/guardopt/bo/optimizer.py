@@ -77,6 +77,8 @@ class GPConfig:
             ``"observed"`` (lowest observed loss), ``"posterior_mean"`` (lowest GP mean; the
             tutorial's choice under noise) or ``"auto"`` (posterior mean for ``nei``/``kg``/``mes``).
         noise_free: Fix the GP's noise variance at ``1e-8`` of the output variance instead of fitting it.
+        lengthscale_prior: ``"lognormal"`` (``log l ~ N(0, 1)``) or ``"dim-scaled"`` (Hvarfner, Hellsten
+            & Nardi 2024: ``log l ~ N(sqrt2 + log(d) / 2, 3)``, BoTorch's default). See `GPPrior`.
         output_transform: ``"standardize"`` (zero mean, unit variance; the default) or
             ``"yeo-johnson"``: standardize, then a Yeo-Johnson power transform with its exponent fitted
             by maximum likelihood (scipy), then standardize again, as HEBO does (Cowen-Rivers et al.,
@@ -105,6 +107,7 @@ class GPConfig:
     guard_delta: float = 0.05
     recommendation: str = "auto"
     noise_free: bool = False
+    lengthscale_prior: str = "lognormal"
     output_transform: str = "standardize"
     fidelity: str | None = None
     fidelity_cost: Callable[[float], float] | None = None
@@ -128,6 +131,7 @@ class GPConfig:
             check_int(self.fit_subset, "fit_subset", _OWNER, low=8)
         check_in_range(self.guard_delta, "guard_delta", _OWNER, 0.0, 0.5)
         check_choice(self.recommendation, "recommendation", _OWNER, ("auto", "observed", "posterior_mean"))
+        check_choice(self.lengthscale_prior, "lengthscale_prior", _OWNER, ("lognormal", "dim-scaled"))
         check_choice(self.output_transform, "output_transform", _OWNER, ("standardize", "yeo-johnson"))
         if self.fidelity is not None:
             if self.acquisition != "kg":
@@ -213,7 +217,7 @@ class GPOptimizer(OptimizerBase):
         cfg = self.config
         self._n_initial = cfg.n_initial if cfg.n_initial is not None else int(np.clip(2 * dim, 5, 10))
         self._design = problem.space.sobol(self._n_initial, seed=self._base % (2**32))
-        self._prior = GPPrior.for_dim(dim)
+        self._prior = GPPrior.for_dim(dim, scaled=cfg.lengthscale_prior == "dim-scaled")
         self._theta_cons = [None] * len(problem.constraints)
         self._fid_col: int | None = None
         self._embed = ArcEmbedding(self._enc) if problem.space.is_conditional else None

@@ -291,16 +291,81 @@ def get_function(name: str) -> SyntheticFunction:
     for prefix, maker in (("ackley", make_ackley), ("levy", make_levy), ("rosenbrock", make_rosenbrock)):
         if base.startswith(prefix) and base[len(prefix):].isdigit():
             table[base] = maker(int(base[len(prefix):]))
+    table.update(_EXTRA_FUNCTIONS)
     if base not in table:
         raise KeyError(f"Unknown synthetic function {name!r}.")
     fn = table[base]
     return fn.with_noise(float(noise)) if noise else fn
 
+
+# -- Michalewicz, Shekel and a second constrained problem (the BoTorch side-by-side benchmark) ------
+
+
+def michalewicz(x: np.ndarray, m: int = 10) -> np.ndarray:
+    """Michalewicz (steepness ``m = 10``) on ``[0, pi]^d``: ``-sum_i sin(x_i) sin(i x_i^2 / pi)^(2m)``."""
+    x = np.asarray(x, dtype=float)
+    i = np.arange(1, x.shape[-1] + 1)
+    return np.asarray(-np.sum(np.sin(x) * np.sin(i * x**2 / math.pi) ** (2 * m), axis=-1))
+
+
+_SHEKEL_A = np.array([[4, 4, 4, 4], [1, 1, 1, 1], [8, 8, 8, 8], [6, 6, 6, 6], [3, 7, 3, 7], [2, 9, 2, 9],
+                      [5, 5, 3, 3], [8, 1, 8, 1], [6, 2, 6, 2], [7, 3.6, 7, 3.6]], dtype=float)
+_SHEKEL_C = np.array([1, 2, 2, 4, 4, 6, 3, 7, 5, 5], dtype=float) / 10.0
+
+
+def shekel(x: np.ndarray) -> np.ndarray:
+    """Shekel-10 (ten wells) in 4-d on ``[0, 10]^4``: ``-sum_j 1 / (|x - a_j|^2 + c_j)``."""
+    x = np.asarray(x, dtype=float)
+    return np.asarray(-np.sum(1.0 / (np.sum((x[..., None, :] - _SHEKEL_A) ** 2, axis=-1) + _SHEKEL_C), axis=-1))
+
+
+# Separable: each coordinate's minimizer on a 2e5-point grid, then L-BFGS-B; f* = -4.687658 (d = 5).
+MICHALEWICZ5 = SyntheticFunction("michalewicz5", michalewicz, ((0.0, math.pi),) * 5, -4.6876582,
+                                 (2.2029055, 1.5707963, 1.2849916, 1.9230585, 1.7204698))
+# L-BFGS-B from (4, 4, 4, 4): f* = -10.536410.
+SHEKEL4 = SyntheticFunction("shekel4", shekel, ((0.0, 10.0),) * 4, -10.5364098,
+                            (4.0007465, 4.0005929, 3.9996634, 3.9995098))
+
+
+def _linear_sum(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    return np.asarray(x[..., 0] + x[..., 1])
+
+
+def gramacy_sine_constraint(x: np.ndarray) -> np.ndarray:
+    """``1.5 - x1 - 2 x2 - 0.5 sin(2 pi (x1^2 - 2 x2))``; feasible when ``<= 0``."""
+    x = np.asarray(x, dtype=float)
+    return np.asarray(1.5 - x[..., 0] - 2 * x[..., 1] - 0.5 * np.sin(2 * math.pi * (x[..., 0] ** 2 - 2 * x[..., 1])))
+
+
+def gramacy_disc_constraint(x: np.ndarray) -> np.ndarray:
+    """``x1^2 + x2^2 - 1.5``; feasible when ``<= 0``."""
+    x = np.asarray(x, dtype=float)
+    return np.asarray(x[..., 0] ** 2 + x[..., 1] ** 2 - 1.5)
+
+
+# Gramacy et al. (2016), "Modeling an Augmented Lagrangian for Blackbox Constrained Optimization":
+# minimize x1 + x2 on [0, 1]^2 under two constraints; the feasible set has disconnected parts.
+# Optimum: a 2001^2 grid, then SLSQP on the active sine constraint.
+CONSTRAINED_GRAMACY = ConstrainedFunction(
+    SyntheticFunction("linear-sum", _linear_sum, ((0.0, 1.0), (0.0, 1.0)), 0.0, (0.0, 0.0)),
+    {"sine": (gramacy_sine_constraint, 0.0), "disc": (gramacy_disc_constraint, 0.0)},
+    optimal_value=0.5997881,
+    optimizer=(0.1951227, 0.4046654),
+    name="constrained-gramacy",
+)
+
+_EXTRA_FUNCTIONS: dict[str, SyntheticFunction] = {"michalewicz5": MICHALEWICZ5, "shekel4": SHEKEL4}
+
+
 __all__ = [
     "BRANIN",
     "CONSTRAINED_BRANIN",
+    "CONSTRAINED_GRAMACY",
     "HARTMANN6",
     "MF_BRANIN",
+    "MICHALEWICZ5",
+    "SHEKEL4",
     "ConstrainedFunction",
     "MultiFidelityFunction",
     "SyntheticFunction",
@@ -309,10 +374,14 @@ __all__ = [
     "branin",
     "disc_constraint",
     "get_function",
+    "gramacy_disc_constraint",
+    "gramacy_sine_constraint",
     "hartmann6",
     "levy",
     "make_ackley",
     "make_levy",
     "make_rosenbrock",
+    "michalewicz",
     "rosenbrock",
+    "shekel",
 ]

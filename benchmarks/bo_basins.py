@@ -1,0 +1,223 @@
+"""Diagnosis: why does `GPOptimizer("ei")` settle in Hartmann6's second basin?
+
+Runs guardopt-only variants on the same seeds and budget and records, per run: the final log10
+regret, which basin the best point lies in (nearest of Hartmann6's two deepest minima), the fitted
+lengthscales at the end, and how often the acquisition optimizer *missed*: the step's chosen point
+scored a lower log EI than the known global minimizer under the same model (then a better
+acquisition maximizer would have gone there; if the model itself rates the global basin low, no
+optimizer setting can help).
+
+Writes ``benchmarks/results/bo-basins.{json,md}``. Example::
+
+    python benchmarks/bo_basins.py --seeds 10 --budget 50 --variants baseline,optimizer,prior-dim,design-20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Hartmann6's global minimizer (f = -3.32237) and the second-deepest local minimizer (f = -3.2032).
+X_GLOBAL = np.array([0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573])
+X_SECOND = np.array([0.40465, 0.88244, 0.84610, 0.57399, 0.13893, 0.03850])
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "baseline": {},
+    # acquisition maximizer: 4x candidates, 4x restarts, diverse roulette starts
+    "optimizer": {"n_candidates": 8192, "n_restarts": 20, "n_roulette": 10},
+    # lengthscale prior: Hvarfner et al. (2024), LogNormal(sqrt2 + log(d)/2, sqrt3), as BoTorch's default
+    "prior-dim": {"lengthscale_prior": "dim-scaled"},
+    "prior-dim+optimizer": {"lengthscale_prior": "dim-scaled", "n_candidates": 8192, "n_restarts": 20,
+                            "n_roulette": 10},
+    # lengthscale prior: -(0.1 / lam + 0.1 lam) on lam = 1 / l^2 (Optuna GPSampler's)
+    "prior-invsq": {"prior": {"ls_kind": "inv_sq", "ls_weight": 0.1}},
+    # lengthscales capped at 2 unit-cube widths
+    "ls-cap-2": {"ls_cap": 2.0},
+    # output transform: Yeo-Johnson (HEBO) instead of plain standardization
+    "yeo-johnson": {"output_transform": "yeo-johnson"},
+    # no local candidates around the best points (global Sobol candidates only)
+    "no-local": {"n_local": 0},
+    # other acquisitions, for comparison
+    "ucb": {"acquisition": "ucb"},
+    # Optuna's GPSampler: from its own 10 random points, and from GPOptimizer's Sobol design
+    "optuna-gp": {},
+    "optuna-gp-sobol-design": {},
+    # initial design: 10 uniform random points instead of Sobol (as Optuna's GPSampler starts)
+    "design-random": {"design": "random"},
+    # initial design: 20 Sobol points (~3d) instead of 10
+    "design-20": {"n_initial": 20},
+    # noise floor: fit noise from 1e-6 instead of 1e-8 (more jitter)
+    "jitter-1e-6": {"min_noise": 1e-6},
+}
+
+
+def run_gpsampler(variant: str, seed: int, budget: int) -> dict[str, Any]:
+    """Optuna's GPSampler from its own random start (``optuna-gp``) or from guardopt's Sobol design."""
+    import optuna
+
+    from guardopt.problems.synthetic import HARTMANN6 as fn
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
+    if variant == "optuna-gp-sobol-design":
+        for p in fn.space().sobol(10, seed=seed % (2**32)):  # the design GPOptimizer starts from
+            study.enqueue_trial(p)
+    t0 = time.perf_counter()
+    study.optimize(lambda t: float(fn(np.array([t.suggest_float(f"x{i}", 0.0, 1.0) for i in range(6)]))),
+                   n_trials=budget)
+    wall = time.perf_counter() - t0
+    xs = np.array([[t.params[f"x{i}"] for i in range(6)] for t in study.trials])
+    vals = fn(xs)
+    xb = xs[int(np.argmin(vals))]
+    basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
+    return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
+            "basin": basin, "lengthscales": None, "noise": None, "misses": 0, "steps": 0, "max_gap": None,
+            "seconds_per_suggestion": wall / budget}
+
+
+def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
+    if variant.startswith("optuna-gp"):
+        return run_gpsampler(variant, seed, budget)
+    import guardopt as go
+    import guardopt.bo.gp as gp_module
+    from guardopt.bo import acquisition as acq
+    from guardopt.bo.optimizer import GPOptimizer
+    from guardopt.problems.synthetic import HARTMANN6
+
+    fn = HARTMANN6
+    options = dict(VARIANTS[variant])
+    gp_module.MIN_NOISE = options.pop("min_noise", 1e-8)  # read by fit_hyperparameters at call time
+    gp_module.LOG_LS_BOUNDS = (np.log(5e-3), np.log(options.pop("ls_cap", 1e3)))
+    prior_kw = options.pop("prior", None)
+    design = options.pop("design", "sobol")
+    opt = GPOptimizer(options.pop("acquisition", "ei"), seed=seed, **options)
+    setup = opt.setup
+
+    def patched_setup(problem):  # type: ignore[no-untyped-def]
+        setup(problem)
+        if prior_kw is not None:  # another lengthscale prior
+            opt._prior = gp_module.GPPrior(**prior_kw)
+        if design == "random":  # uniform random initial design (as Optuna's samplers start)
+            rng = np.random.default_rng(seed)
+            opt._design = [problem.space.decode(u) for u in rng.random((opt._n_initial, problem.space.dim))]
+
+    opt.setup = patched_setup  # type: ignore[method-assign]
+    misses, steps, gaps = 0, 0, []
+    original = opt._maximize
+
+    def watched(model, gp, cons, excluded, rng):  # type: ignore[no-untyped-def]
+        nonlocal misses, steps
+        u = original(model, gp, cons, excluded, rng)
+        best = float(np.min(model.y))
+        mu, var = gp.predict(np.vstack([u, X_GLOBAL]))
+        s = acq.log_expected_improvement(mu, np.sqrt(var), best)
+        steps += 1
+        gaps.append(float(s[1] - s[0]))
+        misses += bool(s[1] > s[0])
+        return u
+
+    opt._maximize = watched  # type: ignore[method-assign]
+    study = go.Study(fn.space(), optimizer=opt)
+    t0 = time.perf_counter()
+    study.optimize(lambda p: float(fn(fn.to_array(p))), n_trials=budget)
+    wall = time.perf_counter() - t0
+    xs = np.array([fn.to_array(t.params) for t in study.trials])
+    vals = fn(xs)
+    xb = xs[int(np.argmin(vals))]
+    basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
+    theta = opt._theta if opt._theta is not None else np.zeros(8)
+    return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
+            "basin": basin, "lengthscales": np.exp(theta[:6]).round(3).tolist(), "noise": float(np.exp(theta[7])),
+            "misses": misses, "steps": steps, "max_gap": float(max(gaps)) if gaps else 0.0,
+            "seconds_per_suggestion": wall / budget}
+
+
+def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
+    """Markdown: one row per variant (over the seeds it ran), then basins seed by seed."""
+    variants = list(dict.fromkeys(r["variant"] for r in records))
+    seeds = sorted({r["seed"] for r in records})
+    lines = ["# Hartmann6 basins: diagnosis of GPOptimizer('ei')", "", "Made by:", "",
+             *[f"- `{c}`" for c in commands], "",
+             "Columns: seeds run; median and quartiles of log10 regret; runs whose best point lies in the global "
+             "basin (nearest of the two deepest minimizers); acquisition misses = steps where the chosen point's "
+             "log EI was below the log EI of the known global minimizer under the same model (summed over seeds "
+             "/ all steps); largest such gap over a run's steps (median over runs; negative: the model never "
+             "preferred the global minimizer); median final lengthscale (unit cube, geometric mean over the 6 "
+             "dims); median seconds per suggestion (under the machine's load at the time).", "",
+             "| variant | seeds | log10 regret median | q25 | q75 | global basin | acq. misses / steps | "
+             "max log EI gap | median ls | s/suggestion |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for v in variants:
+        rows = [r for r in records if r["variant"] == v]
+        lr = np.log10(np.maximum([r["regret"] for r in rows], 1e-8))
+        q25, med, q75 = np.percentile(lr, [25, 50, 75])
+        g = sum(r["basin"] == "global" for r in rows)
+        miss, steps = sum(r["misses"] for r in rows), sum(r["steps"] for r in rows)
+        gaps = [r["max_gap"] for r in rows if r["max_gap"] is not None]
+        gap = f"{np.median(gaps):.2f}" if gaps else "n/a"
+        lss = [np.exp(np.mean(np.log(r["lengthscales"]))) for r in rows if r["lengthscales"] is not None]
+        ls = f"{np.median(lss):.3f}" if lss else "n/a"
+        secs = [r["seconds_per_suggestion"] for r in rows if r["seconds_per_suggestion"] is not None]
+        sec = f"{np.median(secs):.3f}" if secs else "n/a"
+        ss = sorted(r["seed"] for r in rows)
+        span = f"{ss[0]}-{ss[-1]}" if ss == list(range(ss[0], ss[-1] + 1)) else ",".join(map(str, ss))
+        lines.append(f"| {v} | {span} | {med:.2f} | {q25:.2f} | {q75:.2f} | {g}/{len(rows)} | {miss}/{steps} | "
+                     f"{gap} | {ls} | {sec} |")
+    lines += ["", "Per seed: g = global basin, s = second basin, then log10 regret; - = not run.", "",
+              "| variant | " + " | ".join(str(s) for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for v in variants:
+        by_seed = {r["seed"]: r for r in records if r["variant"] == v}
+        cells = [f"{by_seed[s]['basin'][0]} {np.log10(max(by_seed[s]['regret'], 1e-8)):.1f}" if s in by_seed else "-"
+                 for s in seeds]
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    lines += ["", "Final lengthscales of each run (x0..x5), to see which dimensions the fit declared irrelevant:", "",
+              "| variant | seed | basin | lengthscales |", "|---|---|---|---|"]
+    for r in records:
+        if r["variant"] == "baseline":
+            lines.append(f"| {r['variant']} | {r['seed']} | {r['basin']} | {r['lengthscales']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--budget", type=int, default=50)
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--seed-list", default="", help="only these seeds, e.g. 0,2,5")
+    p.add_argument("--out", default=str(RESULTS / "bo-basins"))
+    p.add_argument("--append", action="store_true", help="add these runs to the stored ones (same variant and "
+                   "seed: replaced)")
+    args = p.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    command = "python benchmarks/bo_basins.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    out = Path(args.out)
+    stored: dict[str, Any] = {"commands": [], "records": []}
+    if args.append and out.with_suffix(".json").exists():
+        stored = json.loads(out.with_suffix(".json").read_text())
+    seeds = [int(t) for t in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
+    new = []
+    for v in variants:
+        for s in seeds:
+            new.append(run(v, s, args.budget))
+            print(new[-1], flush=True)
+    keys = {(r["variant"], r["seed"]) for r in new}
+    records = [r for r in stored["records"] if (r["variant"], r["seed"]) not in keys] + new
+    commands = [*stored["commands"], f"{command}  ({platform.machine()} {os.cpu_count()} CPUs, "
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"]
+    out.with_suffix(".json").write_text(json.dumps({"commands": commands, "records": records}, indent=1))
+    out.with_suffix(".md").write_text(summarize(records, commands))
+    print(out.with_suffix(".md").read_text())
+
+if __name__ == "__main__":
+    main()
