@@ -52,7 +52,6 @@ posterior mean, and its predicted objectives to the front).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +61,8 @@ from scipy.special import log_ndtr, logsumexp
 from scipy.stats import norm, qmc
 
 from guardopt.bo import acquisition as acq
-from guardopt.bo.encoding import EncodedSpace
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
+from guardopt.bo.loop import GPLoop
 from guardopt.core.errors import (
     InputDataError,
     InvalidParameterError,
@@ -72,7 +71,6 @@ from guardopt.core.errors import (
     check_in_range,
     check_int,
 )
-from guardopt.core.optimizer import OptimizerBase
 from guardopt.core.pareto import improvement_boxes, is_non_dominated
 from guardopt.core.problem import ProblemSpec
 from guardopt.core.space import Params
@@ -284,7 +282,7 @@ class _Model:
     feasible: np.ndarray  # (n,) measured (fail closed)
 
 
-class MultiObjectiveGP(OptimizerBase):
+class MultiObjectiveGP(GPLoop):
     """Multi-objective Bayesian optimization: one GP per objective, EHVI or ParEGO (module docstring).
 
     Args:
@@ -305,6 +303,8 @@ class MultiObjectiveGP(OptimizerBase):
         True
     """
 
+    _owner = _OWNER
+
     def __init__(self, acquisition: str | None = None, seed: int | None = None, config: MOGPConfig | None = None,
                  **options: Any) -> None:
         if config is None:
@@ -312,19 +312,7 @@ class MultiObjectiveGP(OptimizerBase):
         elif options or acquisition is not None:
             raise InvalidParameterError("options", _OWNER, "empty when a config is given", sorted(options))
         self.config = config
-        if seed is not None:
-            check_int(seed, "seed", _OWNER, low=0)
-        self.seed = seed
-        self._base = int(seed) if seed is not None else int(np.random.default_rng().integers(2**63))
-        self._x: list[np.ndarray] = []
-        self._params: list[Params] = []
-        self._loss: list[np.ndarray] = []
-        self._resid: list[np.ndarray] = []
-        self._failed: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []
-        self._queue: list[Params] = []
-        self._told = 0
-        self._index = 0
+        self._init_loop(seed)
         self._theta: list[np.ndarray | None] = []
         self._theta_cons: list[np.ndarray | None] = []
         self._theta_parego: np.ndarray | None = None
@@ -337,12 +325,8 @@ class MultiObjectiveGP(OptimizerBase):
         ref = self.config.reference_point
         if ref is not None and len(ref) != k:
             raise InvalidParameterError("reference_point", _OWNER, f"{k} values (one per objective)", ref)
-        self._enc = EncodedSpace(problem.space)
-        dim = problem.space.dim
-        cfg = self.config
-        self._n_initial = cfg.n_initial if cfg.n_initial is not None else int(np.clip(2 * dim, 5, 10))
-        self._design = problem.space.sobol(self._n_initial, seed=self._base % (2**32))
-        self._prior = GPPrior.for_dim(dim)
+        self._setup_design(problem)
+        self._prior = GPPrior.for_dim(problem.space.dim)
         self._theta = [None] * k
         self._theta_cons = [None] * len(problem.constraints)
 
@@ -352,52 +336,9 @@ class MultiObjectiveGP(OptimizerBase):
 
     # -- protocol -------------------------------------------------------------------------------
 
-    def ask(self, n: int = 1, context: Mapping[str, Any] | None = None) -> list[Params]:
-        self._check_n(n, _OWNER)
-        space = self.problem.space
-        out: list[Params] = []
-        while len(out) < n and self._queue:
-            out.append(self._queue.pop(0))
-        while len(out) < n:
-            index = max(self._index, self._told)
-            if index < self._n_initial:
-                p = self._design[index]
-                self._index = index + 1
-                if self._is_new(space.encode(p), out):
-                    out.append(p)
-                continue
-            if len(self._loss) < 2:
-                rng = np.random.default_rng([self._base, 1, index])
-                self._index = index + 1
-                draws = [space.decode(u) for u in self._enc.random(64, rng)]
-                fresh = [p for p in draws if self._is_new(space.encode(p), out)]
-                out.append(fresh[0] if fresh else draws[0])
-                continue
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                out.extend(self._suggest(n - len(out), out))
-        for p in out:
-            self._pending.append(space.encode(p))
-        return out
-
-    def tell(self, trial: Trial) -> None:
-        self._told += 1
-        space = self.problem.space
-        try:
-            u = space.encode(trial.params)
-        except Exception:  # a stored trial from another space version: nothing to learn
-            return
-        for i, pu in enumerate(self._pending):
-            if np.array_equal(pu, u):
-                del self._pending[i]
-                break
+    def _observed_loss(self, trial: Trial) -> np.ndarray | None:
         losses = self.problem.losses(trial)
-        if trial.state is not TrialState.COMPLETE or not np.all(np.isfinite(losses)):
-            self._failed.append(u)
-            return
-        self._x.append(u)
-        self._params.append(dict(trial.params))
-        self._loss.append(losses)
-        self._resid.append(self.problem.residuals(trial))
+        return losses if trial.state is TrialState.COMPLETE and np.all(np.isfinite(losses)) else None
 
     # -- model ----------------------------------------------------------------------------------
 
@@ -475,11 +416,6 @@ class MultiObjectiveGP(OptimizerBase):
         return np.asarray(nadir + 0.1 * span)
 
     # -- acquisition ----------------------------------------------------------------------------
-
-    def _is_new(self, u: np.ndarray, chosen: list[Params]) -> bool:
-        space = self.problem.space
-        others = self._x + self._failed + self._pending + [space.encode(p) for p in chosen]
-        return not any(np.max(np.abs(u - o)) < 1e-9 for o in others)
 
     def _suggest(self, q: int, chosen: list[Params]) -> list[Params]:
         model = self._fit()

@@ -20,7 +20,7 @@ scoring a few thousand Sobol and local candidates and polishing the best few wit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,8 @@ from scipy.stats import norm
 from guardopt.bo import acquisition as acq
 from guardopt.bo import fidelity_gp
 from guardopt.bo.conditional import ArcEmbedding, ConditionalGP
-from guardopt.bo.encoding import EncodedSpace
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
+from guardopt.bo.loop import GPLoop
 from guardopt.bo.subset import fit_subset_indices
 from guardopt.core.errors import (
     InvalidParameterError,
@@ -41,7 +41,6 @@ from guardopt.core.errors import (
     check_in_range,
     check_int,
 )
-from guardopt.core.optimizer import OptimizerBase
 from guardopt.core.problem import ProblemSpec
 from guardopt.core.space import Params, Real
 from guardopt.core.trial import Trial, TrialState
@@ -159,7 +158,7 @@ class _Model:
     feasible: np.ndarray  # (n,) measured feasibility (fail closed)
 
 
-class GPOptimizer(OptimizerBase):
+class GPOptimizer(GPLoop):
     """Bayesian optimization with a Matérn-5/2 ARD GP (MAP hyperparameters) and a choice of acquisitions.
 
     Args:
@@ -183,6 +182,8 @@ class GPOptimizer(OptimizerBase):
         True
     """
 
+    _owner = _OWNER
+
     def __init__(self, acquisition: str = "ei", batch_size: int = 1, seed: int | None = None,
                  config: GPConfig | None = None, **options: Any) -> None:
         if config is None:
@@ -190,19 +191,7 @@ class GPOptimizer(OptimizerBase):
         elif options:
             raise InvalidParameterError("options", _OWNER, "empty when a config is given", sorted(options))
         self.config = config
-        if seed is not None:
-            check_int(seed, "seed", _OWNER, low=0)
-        self.seed = seed
-        self._base = int(seed) if seed is not None else int(np.random.default_rng().integers(2**63))
-        self._x: list[np.ndarray] = []
-        self._params: list[Params] = []
-        self._loss: list[float] = []
-        self._resid: list[np.ndarray] = []
-        self._failed: list[np.ndarray] = []
-        self._pending: list[np.ndarray] = []
-        self._queue: list[Params] = []
-        self._told = 0
-        self._index = 0
+        self._init_loop(seed)
         self._theta: np.ndarray | None = None
         self._theta_cons: list[np.ndarray | None] = []
         self._model: _Model | None = None
@@ -212,11 +201,9 @@ class GPOptimizer(OptimizerBase):
 
     def setup(self, problem: ProblemSpec) -> None:
         super().setup(problem)
-        self._enc = EncodedSpace(problem.space)
+        self._setup_design(problem)
         dim = problem.space.dim
         cfg = self.config
-        self._n_initial = cfg.n_initial if cfg.n_initial is not None else int(np.clip(2 * dim, 5, 10))
-        self._design = problem.space.sobol(self._n_initial, seed=self._base % (2**32))
         self._prior = GPPrior.for_dim(dim, scaled=cfg.lengthscale_prior == "dim-scaled")
         self._theta_cons = [None] * len(problem.constraints)
         self._fid_col: int | None = None
@@ -236,58 +223,9 @@ class GPOptimizer(OptimizerBase):
             self._fid_param = p
             self._target_u = (target - p.low) / (p.high - p.low)
 
-    def ask(self, n: int = 1, context: Mapping[str, Any] | None = None) -> list[Params]:
-        self._check_n(n, _OWNER)
-        space = self.problem.space
-        out: list[Params] = []
-        while len(out) < n and self._queue:
-            out.append(self._queue.pop(0))
-        while len(out) < n:
-            index = max(self._index, self._told)
-            if index < self._n_initial:
-                p = self._design[index]
-                self._index = index + 1
-                if self._is_new(space.encode(p), out):
-                    out.append(p)
-                continue
-            if len(self._loss) < 2:
-                # Too few values for a GP (the design failed): random points not tried before.
-                rng = np.random.default_rng([self._base, 1, index])
-                self._index = index + 1
-                draws = [space.decode(u) for u in self._enc.random(64, rng)]
-                fresh = [p for p in draws if self._is_new(space.encode(p), out)]
-                out.append(fresh[0] if fresh else draws[0])
-                continue
-            q = max(n - len(out), self.config.batch_size)
-            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-                # Losses or residuals near the float64 limit overflow inside the acquisitions to
-                # infinite scores, which still rank; the library stays quiet about it.
-                batch = self._suggest(q, out)
-            out.extend(batch[: n - len(out)])
-            self._queue.extend(batch[len(out):] if len(batch) > n - len(out) else [])
-        for p in out:
-            self._pending.append(space.encode(p))
-        return out
-
-    def tell(self, trial: Trial) -> None:
-        self._told += 1
-        space = self.problem.space
-        try:
-            u = space.encode(trial.params)
-        except Exception:  # a stored trial from a different space version: nothing to learn
-            return
-        for i, pu in enumerate(self._pending):
-            if np.array_equal(pu, u):
-                del self._pending[i]
-                break
+    def _observed_loss(self, trial: Trial) -> float | None:
         loss = self.problem.loss(trial)
-        if trial.state is not TrialState.COMPLETE or not math.isfinite(loss):
-            self._failed.append(u)
-            return
-        self._x.append(u)
-        self._params.append(dict(trial.params))
-        self._loss.append(loss)
-        self._resid.append(self.problem.residuals(trial))
+        return loss if trial.state is TrialState.COMPLETE and math.isfinite(loss) else None
 
     # -- recommendation -------------------------------------------------------------------------
 
@@ -435,11 +373,6 @@ class GPOptimizer(OptimizerBase):
         return ConditionalGP(x, y, theta, self._embed)
 
     # -- acquisition ------------------------------------------------------------------------------
-
-    def _is_new(self, u: np.ndarray, chosen: list[Params]) -> bool:
-        space = self.problem.space
-        others = self._x + self._failed + self._pending + [space.encode(p) for p in chosen]
-        return not any(np.max(np.abs(u - o)) < 1e-9 for o in others)
 
     def _suggest(self, q: int, chosen: list[Params]) -> list[Params]:
         model = self._fit()
