@@ -26,21 +26,21 @@ def _study(n: int, d: int, seed: int, **options: object) -> go.Study:
 
 def test_subset_keeps_everything_up_to_its_size() -> None:
     y = np.array([3.0, 1.0, 2.0])
-    assert fit_subset_indices(y, 3, np.random.default_rng(0)).tolist() == [0, 1, 2]
-    assert fit_subset_indices(y, None, np.random.default_rng(0)).tolist() == [0, 1, 2]
+    assert fit_subset_indices(len(y), 3, np.random.default_rng(0)).tolist() == [0, 1, 2]
+    assert fit_subset_indices(len(y), None, np.random.default_rng(0)).tolist() == [0, 1, 2]
 
 
 def test_subset_is_a_seeded_uniform_sample_without_repeats() -> None:
     y = np.arange(20.0)
-    idx = fit_subset_indices(y, 8, np.random.default_rng(1))
+    idx = fit_subset_indices(len(y), 8, np.random.default_rng(1))
     assert len(idx) == 8 and len(set(idx.tolist())) == 8
     assert idx.tolist() == sorted(idx.tolist()) and 0 <= idx.min() and idx.max() < 20
-    assert fit_subset_indices(y, 8, np.random.default_rng(1)).tolist() == idx.tolist()
+    assert fit_subset_indices(len(y), 8, np.random.default_rng(1)).tolist() == idx.tolist()
     # Uniform: over many draws every index is chosen about size / n = 40% of the time.
     counts = np.zeros(20)
     rng = np.random.default_rng(2)
     for _ in range(2000):
-        counts[fit_subset_indices(y, 8, rng)] += 1
+        counts[fit_subset_indices(len(y), 8, rng)] += 1
     assert np.all(np.abs(counts / 2000 - 0.4) < 0.05)
 
 

@@ -365,7 +365,7 @@ class GPOptimizer(GPLoop):
     def _fit_subset(self, y: np.ndarray) -> np.ndarray:
         # Seeded by the optimizer's seed and the number of observations: a replayed study refits alike.
         rng = np.random.default_rng([self._base, 5, len(y)])
-        return fit_subset_indices(y, self.config.fit_subset, rng)
+        return fit_subset_indices(len(y), self.config.fit_subset, rng)
 
     def _make_gp(self, x: np.ndarray, y: np.ndarray, theta: np.ndarray) -> GaussianProcess:
         if self._embed is None:

@@ -25,18 +25,17 @@ import numpy as np
 __all__ = ["fit_subset_indices"]
 
 
-def fit_subset_indices(y: np.ndarray, size: int | None, rng: np.random.Generator) -> np.ndarray:
+def fit_subset_indices(n: int, size: int | None, rng: np.random.Generator) -> np.ndarray:
     """Indices of the points the hyperparameters are fitted on: all of them, or a uniform sample.
 
     Args:
-        y: Standardized losses of the evaluated points, shape ``(n,)``.
+        n: How many points were evaluated.
         size: The subset's size; None or ``size >= n`` keeps every point.
         rng: Source of the random part of the subset.
 
     Returns:
-        Sorted indices into ``y``, shape ``(min(n, size),)``.
+        Sorted indices into the ``n`` points, shape ``(min(n, size),)``.
     """
-    n = int(np.shape(y)[0])
     if size is None or n <= size:
         return np.arange(n)
     return np.sort(rng.choice(n, size=size, replace=False))
