@@ -62,10 +62,10 @@ def part2_dual_encoder() -> None:
         tune,
         zero_shot_accuracy,
     )
-    from guardopt.problems.shapes_clip import ShapesCLIP, pretraining_pairs
+    from guardopt.problems.shapes_clip import VOCAB, ShapesCLIP, pretraining_pairs
 
     images, captions = pretraining_pairs(1500, seed=0)
-    encoder = DualEncoderConfig(width=16, embed_dim=16, image_channels=(8, 16, 16))
+    encoder = DualEncoderConfig(width=16, embed_dim=16, image_channels=(8, 16, 16), vocab=VOCAB)
     model = pretrain(images, captions, PretrainConfig(pairs=1500, steps=150, batch_size=64, lr=1e-2,
                                                       encoder=encoder), seed=0)
     data = ShapesCLIP(seed=0)

@@ -25,9 +25,9 @@ from guardopt.align.vision import (  # noqa: E402
     zero_shot_accuracy,
 )
 from guardopt.core.errors import InputDataError, InvalidParameterError  # noqa: E402
-from guardopt.problems.shapes_clip import ShapesCLIP, pretraining_pairs, tokenize  # noqa: E402
+from guardopt.problems.shapes_clip import VOCAB, ShapesCLIP, pretraining_pairs, tokenize  # noqa: E402
 
-TINY = DualEncoderConfig(width=8, embed_dim=8, text_layers=1, image_channels=(4, 8, 8), heads=2)
+TINY = DualEncoderConfig(width=8, embed_dim=8, text_layers=1, image_channels=(4, 8, 8), heads=2, vocab=VOCAB)
 
 
 @pytest.fixture(scope="module")

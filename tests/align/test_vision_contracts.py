@@ -13,6 +13,7 @@ pytest.importorskip("peft")
 
 from guardopt.align.vision import DualEncoder, DualEncoderConfig, GLADTuningConfig, LoRATuningConfig, accuracy  # noqa: E402
 from guardopt.optim import GLADConfig  # noqa: E402
+from guardopt.problems.shapes_clip import VOCAB  # noqa: E402
 from guardopt.testing.contracts import (  # noqa: E402
     adversarial_arrays,
     adversarial_scalars,
@@ -21,7 +22,8 @@ from guardopt.testing.contracts import (  # noqa: E402
     is_finite_data,
 )
 
-TINY = DualEncoderConfig(width=8, embed_dim=8, text_layers=1, image_channels=(4, 4, 4), heads=2)
+TINY = DualEncoderConfig(width=8, embed_dim=8, text_layers=1, image_channels=(4, 4, 4), heads=2,
+                         vocab=VOCAB)
 torch.manual_seed(0)
 MODEL = DualEncoder(TINY).eval()
 PROMPTS = ("a photo of a red circle", "a photo of a blue ring")

@@ -28,6 +28,7 @@ __all__ = [
     "add_lora",
     "clip_loss",
     "pretrain",
+    "tokenize",
     "tune",
     "zero_shot_accuracy",
 ]
@@ -39,6 +40,7 @@ _LAZY = {
     "add_lora": "guardopt.align.vision.training",
     "clip_loss": "guardopt.align.vision.training",
     "pretrain": "guardopt.align.vision.training",
+    "tokenize": "guardopt.align.vision.training",
     "tune": "guardopt.align.vision.training",
     "zero_shot_accuracy": "guardopt.align.vision.training",
 }

@@ -24,7 +24,9 @@ class DualEncoderConfig:
         image_channels: Channels of the three convolutions of the image tower (one attention
             block over its 4×4 feature map follows).
         heads: Attention heads (must divide ``width``).
-        vocab_size, max_tokens: Token vocabulary and caption length.
+        vocab_size, max_tokens: Token vocabulary size and caption length.
+        vocab: The words of the caption language, index 0 the padding token (for example
+            `guardopt.problems.shapes_clip.VOCAB`); captions are tokenized word by word with it.
     """
 
     width: int = 32
@@ -34,6 +36,7 @@ class DualEncoderConfig:
     heads: int = 2
     vocab_size: int = 64
     max_tokens: int = 8
+    vocab: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         owner = "DualEncoderConfig"
@@ -50,6 +53,10 @@ class DualEncoderConfig:
             check_int(c, "image_channels", owner, 1, 1024)
         check_int(self.vocab_size, "vocab_size", owner, 2)
         check_int(self.max_tokens, "max_tokens", owner, 1, 256)
+        if (not isinstance(self.vocab, tuple) or not all(isinstance(w, str) for w in self.vocab)
+                or len(set(self.vocab)) != len(self.vocab) or len(self.vocab) > self.vocab_size):
+            raise InvalidParameterError("vocab", owner, f"a tuple of at most {self.vocab_size} distinct words",
+                                        self.vocab)
 
 
 @dataclass(frozen=True)

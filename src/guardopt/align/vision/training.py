@@ -21,15 +21,41 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from guardopt.align.vision.config import GLADTuningConfig, LoRATuningConfig, PretrainConfig
+from guardopt.align.vision.config import DualEncoderConfig, GLADTuningConfig, LoRATuningConfig, PretrainConfig
 from guardopt.align.vision.model import DualEncoder
 from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
 from guardopt.optim.glad import GLAD, GLADConfig
 
-__all__ = ["LORA_TARGETS", "accuracy", "add_lora", "clip_loss", "pretrain", "tune", "zero_shot_accuracy"]
+__all__ = ["LORA_TARGETS", "accuracy", "add_lora", "clip_loss", "pretrain", "tokenize", "tune",
+           "zero_shot_accuracy"]
 
 #: The modules LoRA adapts: the query, key and value projections of every attention block.
 LORA_TARGETS = ("q", "k", "v")
+
+
+def tokenize(config: DualEncoderConfig, texts: Sequence[str]) -> torch.Tensor:
+    """Token ids of captions under the encoder's vocabulary, ``(n, max_tokens)`` int64, right-padded with 0."""
+    if not config.vocab:
+        raise InvalidParameterError("vocab", "DualEncoderConfig", "the caption vocabulary to tokenize captions",
+                                    config.vocab)
+    index = {w: i for i, w in enumerate(config.vocab)}
+    out = np.zeros((len(texts), config.max_tokens), dtype=np.int64)
+    for i, text in enumerate(texts):
+        words = str(text).split()
+        if len(words) > config.max_tokens or any(w not in index for w in words):
+            raise InvalidParameterError("texts", "tokenize", f"captions of at most {config.max_tokens} words of "
+                                        "the encoder's vocabulary", text)
+        out[i, : len(words)] = [index[w] for w in words]
+    return torch.from_numpy(out)
+
+
+def _encoder_config(model: torch.nn.Module) -> DualEncoderConfig:
+    # A peft wrapper forwards attribute access to the encoder it wraps.
+    cfg = getattr(model, "cfg", None)
+    if not isinstance(cfg, DualEncoderConfig):
+        raise InvalidParameterError("model", "accuracy", "a DualEncoder (or a peft model around one)",
+                                    type(model).__name__)
+    return cfg
 
 
 def _images(x: Any, owner: str) -> torch.Tensor:
@@ -66,17 +92,15 @@ def pretrain(images: Any, captions: Sequence[str], config: PretrainConfig, seed:
 
     Args:
         images: ``(n, 3, 16, 16)`` float pixels.
-        captions: ``n`` captions of the grammar in `guardopt.problems.shapes_clip`.
+        captions: ``n`` captions in the words of ``config.encoder.vocab``.
         config: Sizes and optimizer settings.
         seed: Seed of the initialization and the batch order.
     """
-    from guardopt.problems.shapes_clip import tokenize
-
     x = _images(images, "pretrain")
     if len(captions) != x.shape[0]:
         raise InputDataError(f"The 'captions' argument of pretrain must hold one caption per image ({x.shape[0]}). "
                              f"Got {len(captions)} instead.")
-    tok = torch.from_numpy(tokenize(list(captions)))
+    tok = tokenize(config.encoder, list(captions))
     _, cap_ids = np.unique(np.asarray(captions), return_inverse=True)
     ids = torch.from_numpy(cap_ids.astype(np.int64))
     with torch.random.fork_rng(devices=[]):  # seeded initialization without touching the global generator
@@ -103,11 +127,9 @@ def pretrain(images: Any, captions: Sequence[str], config: PretrainConfig, seed:
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, images: Any, labels: Any, prompts: Sequence[str]) -> float:
     """Share of images whose most similar prompt is their class's; labels index ``prompts``."""
-    from guardopt.problems.shapes_clip import tokenize
-
     x = _images(images, "accuracy")
     y = _labels(labels, x.shape[0], len(prompts), "accuracy").numpy()
-    tok = torch.from_numpy(tokenize(list(prompts)))
+    tok = tokenize(_encoder_config(model), list(prompts))
     was = model.training
     model.eval()
     pred = model.logits(x, tok).argmax(1).numpy()  # type: ignore[operator]
@@ -147,14 +169,12 @@ def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
     Returns:
         The tuned peft model (callable like the encoder: ``.logits``, ``.encode_image``, ...).
     """
-    from guardopt.problems.shapes_clip import tokenize
-
     if not isinstance(config, LoRATuningConfig):
         raise InvalidParameterError("config", "tune", "a LoRATuningConfig or GLADTuningConfig",
                                     type(config).__name__)
     x = _images(images, "tune")
     y = _labels(labels, x.shape[0], len(prompts), "tune")
-    tok = torch.from_numpy(tokenize(list(prompts)))
+    tok = tokenize(_encoder_config(model), list(prompts))
     # peft draws the LoRA A factors from torch's global generator: seed it, so every arm tuned with
     # the same seed starts from the same adapters (paired comparisons differ by the optimizer only).
     with torch.random.fork_rng(devices=[]):  # leave the caller's global generator as it was

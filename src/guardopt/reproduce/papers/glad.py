@@ -104,14 +104,15 @@ def _world(seed: int, settings_json: str) -> tuple[Any, dict[str, Any]]:
     """The pre-trained encoder of a seed and its labelled views (cached: every arm of a seed shares them)."""
     import torch
 
-    from guardopt.align.vision import PretrainConfig, pretrain
-    from guardopt.problems.shapes_clip import ShapesCLIP, ShapesTextures, pretraining_pairs
+    from guardopt.align.vision import DualEncoderConfig, PretrainConfig, pretrain
+    from guardopt.problems.shapes_clip import VOCAB, ShapesCLIP, ShapesTextures, pretraining_pairs
 
     s = json.loads(settings_json)
     torch.set_num_threads(_torch_threads(s))
     images, captions = pretraining_pairs(int(s["pretrain_pairs"]), seed=derive_seed(seed, "pairs") or 0)
     cfg = PretrainConfig(pairs=int(s["pretrain_pairs"]), steps=int(s["pretrain_steps"]),
-                         batch_size=int(s["pretrain_batch"]), lr=float(s["pretrain_lr"]))
+                         batch_size=int(s["pretrain_batch"]), lr=float(s["pretrain_lr"]),
+                         encoder=DualEncoderConfig(vocab=VOCAB))
     model = pretrain(images, captions, cfg, seed=int(derive_seed(seed, "init") or 0) % 2**31)
     data = ShapesCLIP(seed=seed % 2**31)
     per = int(s["test_per_class"])
