@@ -3,6 +3,8 @@
 * Data (`guardopt.rl.data`): the D4RL/DSRL dictionary layout, ``.npz`` I/O, DSRL normalization.
 * Shared pieces: `Lagrangian` and `PIDLagrangian` multipliers, expectile and reachability losses
   (`guardopt.rl.losses`), trajectory filters (`safe_episodes`), the evaluation loop (`evaluate`).
+* Models: `GaussianEnsemble`, a probabilistic ensemble of Gaussian dynamics models (MOPO-style) for
+  offline model-based RL.
 * Learners, each with one frozen config, ``fit(dataset)``, ``act(obs)``, ``save``/``load`` and a
   training ``log``: `BC` (BC-All / BC-Safe), `CPQ`, `IQL`, `IQLLag`, `FISOR` (Zheng et al.,
   ICLR 2024; ``feasibility=False`` for its ablation).
@@ -22,6 +24,7 @@ from guardopt.rl.data import (
     save_dataset,
     validate_dataset,
 )
+from guardopt.rl.dynamics import DynamicsConfig, EnsemblePrediction, GaussianEnsemble
 from guardopt.rl.evaluation import EvaluationResult, evaluate
 from guardopt.rl.filters import filter_episodes, safe_episodes
 from guardopt.rl.fisor import FISOR, FISORConfig
@@ -35,8 +38,11 @@ __all__ = [
     "IQL",
     "BCConfig",
     "CPQConfig",
+    "DynamicsConfig",
+    "EnsemblePrediction",
     "EvaluationResult",
     "FISORConfig",
+    "GaussianEnsemble",
     "IQLConfig",
     "IQLLag",
     "IQLLagConfig",
