@@ -102,3 +102,52 @@ __all__ += [
     "vpo_loss",
     "vpo_value",
 ]
+
+# GRPO-Guard and Flow-GRPO on a rectified-flow policy (guardopt.align.{flow,grpo_guard}).
+from guardopt.align.flow import (  # noqa: E402
+    FlowConfig,
+    SDETrajectory,
+    VelocityMLP,
+    fit_rectified_flow,
+    gaussian_step_logp,
+    ode_sample,
+    sde_sample,
+    sde_sigmas,
+    sde_step_mean,
+    time_grid,
+)
+from guardopt.align.grpo_guard import (  # noqa: E402
+    FlowGRPOConfig,
+    FlowPolicyLog,
+    GRPOGuardConfig,
+    clipped_objective,
+    flow_grpo_loss,
+    grpo_guard_loss,
+    normalized_log_ratio,
+    ratio_bias,
+    step_weights,
+    train_flow_policy,
+)
+
+__all__ += [
+    "FlowConfig",
+    "FlowGRPOConfig",
+    "FlowPolicyLog",
+    "GRPOGuardConfig",
+    "SDETrajectory",
+    "VelocityMLP",
+    "clipped_objective",
+    "fit_rectified_flow",
+    "flow_grpo_loss",
+    "gaussian_step_logp",
+    "grpo_guard_loss",
+    "normalized_log_ratio",
+    "ode_sample",
+    "ratio_bias",
+    "sde_sample",
+    "sde_sigmas",
+    "sde_step_mean",
+    "step_weights",
+    "time_grid",
+    "train_flow_policy",
+]
