@@ -151,3 +151,26 @@ __all__ += [
     "time_grid",
     "train_flow_policy",
 ]
+
+# RiskPO (mixed value-at-risk objective with question bundling).
+from guardopt.align.riskpo import (  # noqa: E402  (after the blocks above)
+    QuantileTracker,
+    RiskPOConfig,
+    bundle_scores,
+    mvar,
+    mvar_advantages,
+    riskpo_advantages,
+    riskpo_train,
+    token_entropy,
+)
+
+__all__ += [
+    "QuantileTracker",
+    "RiskPOConfig",
+    "bundle_scores",
+    "mvar",
+    "mvar_advantages",
+    "riskpo_advantages",
+    "riskpo_train",
+    "token_entropy",
+]

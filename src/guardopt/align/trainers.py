@@ -361,7 +361,8 @@ def dpo_train(model: nn.Module, ref_model: nn.Module, pairs: Sequence[Preference
 
 def grpo_train(model: nn.Module, ref_model: nn.Module, prompts: Sequence[P], encode: Callable[[P], list[int]],
                reward: Callable[[P, list[int]], float], config: GRPOConfig, seed: int, eos_id: int,
-               callback: Callback | None = None, every: int = 0) -> TrainLog:
+               callback: Callback | None = None, every: int = 0,
+               advantage_fn: Callable[[torch.Tensor], torch.Tensor] | None = None) -> TrainLog:
     """GRPO on prompts drawn with replacement from ``prompts``, with a verifiable reward.
 
     Args:
@@ -375,9 +376,15 @@ def grpo_train(model: nn.Module, ref_model: nn.Module, prompts: Sequence[P], enc
         eos_id: End token of completions.
         callback: Optional ``(step, model) -> metrics`` run every ``every`` iterations (and at the end).
         every: Callback period in iterations (0: never).
+        advantage_fn: Maps the round's rewards ``(P, G)`` (rows in draw order) to advantages
+            ``(P, G)``; None: `grpo_advantages`. Another objective on the same sampling, clipped
+            surrogate and KL term (e.g. `guardopt.align.riskpo`) plugs in here.
 
     Returns:
         A `TrainLog`; ``extra["groups"]`` lists ``(prompt index, zero reward variance)`` per group.
+        Each row also holds ``cov_logp_adv``: the covariance over the round's completions of the
+        sequence log-probability under the sampling policy and the advantage (the quantity whose
+        sign drives the one-step entropy change of a softmax policy).
     """
     if not prompts:
         raise InputDataError("grpo_train: no prompts.")
@@ -397,23 +404,34 @@ def grpo_train(model: nn.Module, ref_model: nn.Module, prompts: Sequence[P], enc
         r = torch.tensor([reward(prompts[pick[k // G]], c) for k, c in enumerate(comps)]).view(-1, G)
         zero = (r.max(dim=1).values == r.min(dim=1).values).tolist()
         log.extra["groups"] += [(i, bool(z)) for i, z in zip(pick, zero)]
-        adv = grpo_advantages(r).reshape(-1)
+        adv = (grpo_advantages(r) if advantage_fn is None else _checked_advantages(advantage_fn(r), r)).reshape(-1)
         keep = [k for k in range(len(comps)) if len(comps[k]) > 0]
         ids, mask = completion_batch([prefixes[k] for k in keep], [comps[k] for k in keep])
         adv = adv[keep]
         with torch.no_grad():
             old, ref = token_logps(model, ids), token_logps(ref_model, ids)
+        seq_lp = (old * mask).sum(dim=-1)
+        cov = float(((seq_lp - seq_lp.mean()) * (adv - adv.mean())).mean()) if len(keep) else 0.0
         model.train()
         loss_v = 0.0
         for _ in range(config.inner_steps):
             loss = grpo_loss(token_logps(model, ids), old, ref, adv, mask, config.clip_eps, config.kl_beta)
             loss_v = _step(model, opt, loss, config.grad_clip)
         log.rows.append({"step": float(it), "loss": loss_v, "reward": float(r.mean()),
-                         "zero_variance_share": float(sum(zero) / len(zero))})
+                         "zero_variance_share": float(sum(zero) / len(zero)), "cov_logp_adv": cov})
         _advance(bar)
         _maybe_eval(callback, every, it, model, log, last=it == config.iterations)
     _stop(bar)
     return log
+
+
+def _checked_advantages(adv: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    if not isinstance(adv, torch.Tensor) or adv.shape != rewards.shape:
+        raise InputDataError("grpo_train: 'advantage_fn' must return a tensor of the rewards' shape "
+                             f"{tuple(rewards.shape)}.")
+    if not bool(torch.isfinite(adv).all()):
+        raise InputDataError("grpo_train: 'advantage_fn' returned non-finite advantages.")
+    return adv.to(rewards.dtype)
 
 
 def rejection_sampling_sft(model: nn.Module, prompts: Sequence[P], encode: Callable[[P], list[int]],

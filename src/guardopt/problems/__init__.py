@@ -24,6 +24,8 @@ What lives here (one module per kind of problem):
 * `safe_control`: vectorized safe-control environments with a per-step cost (PointRobot,
   PointCircle, VelocityPendulum, RiskyPointMass) and scripted behaviour datasets.
 * `glucose`: a glucose–insulin patient model (Bergman minimal model) with a hypo/hyper cost.
+* `carry_addition`: multi-digit addition with easy (no-carry) and hard (carry) splits and a base
+  corpus with a no-carry shortcut (RiskPO).
 * `multiobjective`: multi-objective test problems (ZDT1/2, DTLZ2, BNH, HistGradientBoosting
   accuracy vs model size) with reference points.
 
@@ -81,6 +83,8 @@ _MODULES: tuple[str, ...] = (
     "glucose",
     # multi-objective test problems (ZDT, DTLZ2, BNH, HistGradientBoosting accuracy vs size)
     "multiobjective",
+    # RiskPO: multi-digit addition with a no-carry shortcut in the base corpus
+    "carry_addition",
 )
 
 #: Which module a name exported by several modules refers to at package level.
