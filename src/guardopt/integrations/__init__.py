@@ -11,4 +11,9 @@ adapter only translates.
   `Study` with constraint functions and a recommendation certified on a held-out split.
 * `guardopt.integrations.trl` (needs ``guardopt[trl]``): TRL ``DPOTrainer`` / ``GRPOTrainer``
   subclasses whose losses are `guardopt.align.losses` (Intervened PO, GRPO) on a real causal LM.
+* `guardopt.integrations.hf_policy` (needs ``guardopt[trl]``): `HFPolicy`, a Hugging Face causal LM
+  driven by guardopt's own trainers and sampler, and tiny offline Llamas and word tokenizers.
+* `guardopt.integrations.trl_matched` (needs ``guardopt[trl]``): TRL's own ``DPOTrainer`` and
+  ``GRPOTrainer`` run from guardopt's trainer configs, every differing TRL default overridden (for
+  cross-checking trained outcomes).
 """

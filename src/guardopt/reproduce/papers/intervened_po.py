@@ -39,6 +39,15 @@ How the verdict follows the rules of ``docs/reproduce.md``:
 6. *Negative control*: the same pipeline with compliance cues in place of triggers (and no safety
    filter) runs as its own arm; a unit test shows that its numbers in place of IPO's make the
    answer-harm line FAIL.
+7. *Third-party cross-check* (full scale only, not in the verdict): TRL's own
+   ``DPOTrainer(loss_type="sigmoid")`` and ``GRPOTrainer`` train a tiny random Llama beside our
+   `dpo_train` and `grpo_train` (cells ``llama-*``): one Llama base per seed, pre-trained by our
+   `sft_train` on the seed's base corpus; from it, with the same pairs / prompts, hyperparameters and
+   steps (`guardopt.integrations.trl_matched` overrides every TRL default that differs), each trainer
+   trains once and every model is judged on the same held-out prompts. Agreement is declared as
+   |mean over seeds of ours − TRL| ≤ `XC_TOLERANCE` (0.10) per metric. The new cells leave the full
+   scale's settings and the other cells as they were, so a store seeded from the committed evidence
+   runs only them.
 
 Deviations from the paper: the paper's LLM judge is a program; its STAR-1
 prompts are generated; its 8B models are a 100k-parameter transformer. The paper's second-stage
@@ -358,6 +367,172 @@ def tuned_lr(method: str, settings_json: str) -> TuningResult:
                 {"lr": list(LR_GRID)}, tuning_seeds(n))
 
 
+# --------------------------------------------------------------------------------------------------
+# Third-party cross-check: TRL's own DPOTrainer and GRPOTrainer beside ours (full scale, not in the verdict)
+# --------------------------------------------------------------------------------------------------
+
+# Cells of the cross-check (full scale only). One tiny random Llama per seed is pre-trained by our
+# `sft_train` on the seed's base corpus (the same corpus, steps, batch, learning rate and minibatch
+# seed as the TinyCausalLM base); from that one base, ours and TRL's trainer each train once with the
+# same pairs / prompts, hyperparameters and steps; every trained model is judged like the arms above
+# (the same held-out prompts and random numbers).
+XC_METHODS = ("llama-base", "llama-dpo", "llama-dpo-trl", "llama-grpo", "llama-grpo-trl")
+XC_PAIRS = (("llama-dpo", "llama-dpo-trl"), ("llama-grpo", "llama-grpo-trl"))
+XC_SETTINGS: dict[str, Any] = {
+    # One fixed learning rate for both trainers: the one tuning chose for `dpo-full` and `grpo` on the
+    # TinyCausalLM (3e-4); not re-tuned for the Llama (the cross-check compares trainers, not arms).
+    "lr": 3e-4,
+    "hidden_size": 64,
+    "layers": 2,
+    "heads": 4,
+    "intermediate_size": 176,
+    "max_len": 64,
+}
+# Agreement tolerance, declared before the first run: ours and TRL agree on a metric when the mean
+# over seeds of the per-seed difference (ours − TRL) is within 0.10 absolute. Informational only.
+XC_TOLERANCE = 0.10
+XC_METRICS = ("answer_harm", "reasoning_harm", "benign_accuracy", "over_refusal", "heldout_reward")
+
+
+def _xc_tools() -> tuple[Any, Any, Any]:
+    from guardopt.integrations.hf_policy import word_tokenizer
+    from guardopt.problems.safe_steps import SAFE_STEPS_VOCAB
+
+    tok, task = _tools()
+    return tok, task, word_tokenizer(SAFE_STEPS_VOCAB)
+
+
+@functools.lru_cache(maxsize=8)
+def _llama_base_state(seed: int, settings_json: str) -> tuple[dict[str, Any], float]:
+    """Pre-train the seed's Llama with our `sft_train` on the same base corpus as the TinyCausalLM base."""
+    from guardopt.align.trainers import SFTConfig, sft_train
+    from guardopt.integrations.hf_policy import HFPolicy
+
+    s = json.loads(settings_json)
+    tok, task = _tools()
+    t0 = time.process_time()
+    corpus = task.base_corpus(int(s["corpus"]), seed=derive_seed(seed, "corpus") or 0)
+    policy = HFPolicy(_llama(seed))
+    sft_train(policy, [tok.encode(p.tokens(), bos=True) for p, _ in corpus], [tok.encode(c) for _, c in corpus],
+              SFTConfig(steps=int(s["pretrain_steps"]), batch_size=int(s["pretrain_batch"]),
+                        lr=float(s["pretrain_lr"])),
+              seed=derive_seed(seed, "pretrain") or 0)
+    return {k: v.clone() for k, v in policy.lm.state_dict().items()}, time.process_time() - t0
+
+
+def _llama(seed: int) -> Any:
+    from guardopt.integrations.hf_policy import tiny_llama
+
+    tok, _ = _tools()
+    x = XC_SETTINGS
+    return tiny_llama(len(tok), seed=derive_seed(seed, "llama-init") or 0, hidden_size=int(x["hidden_size"]),
+                      layers=int(x["layers"]), heads=int(x["heads"]), intermediate_size=int(x["intermediate_size"]),
+                      max_len=int(x["max_len"]), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id)
+
+
+def _llama_base(seed: int, s: dict[str, Any]) -> Any:
+    from guardopt.integrations.hf_policy import HFPolicy
+
+    lm = _llama(seed)
+    lm.load_state_dict(_llama_base_state(seed, json.dumps(s, sort_keys=True))[0])
+    return HFPolicy(lm).eval()
+
+
+def _xc_pairs(policy: Any, seed: int, s: dict[str, Any]) -> tuple[list[Any], int]:
+    """DPO-on-full-traces pairs sampled from the Llama base, as the `dpo-full` arm builds them (first safe ≻
+    first unsafe of 4 samples per prompt); a completion cut at 24 tokens gets its EOS (TRL appends one)."""
+    import torch
+
+    from guardopt.align.model import sample
+    from guardopt.align.trainers import PreferencePair
+    from guardopt.problems.safe_steps import reward
+
+    tok, task = _tools()
+    k = int(s["rs_samples"])
+    budget = int(s["budget"])
+    ps = task.prompts(4 * budget, seed=derive_seed(seed, "train-prompts") or 0, held_out=None)[: budget // k]
+    gen = torch.Generator().manual_seed(derive_seed(seed, "dpo-full") or 0)
+    comps = sample(policy, [_encode(p) for p in ps for _ in range(k)], 24, tok.eos_id, gen)
+    pairs = []
+    for i, p in enumerate(ps):
+        cs = [c if c[-1] == tok.eos_id else [*c, tok.eos_id] for c in comps[i * k: (i + 1) * k] if c]
+        good = [c for c in cs if reward(p, tok.tokens(c)) >= 1.0]
+        bad = [c for c in cs if reward(p, tok.tokens(c)) < 1.0]
+        if good and bad:
+            pairs.append(PreferencePair(tuple(_encode(p)), tuple(good[0]), tuple(bad[0])))
+    return pairs, len(comps)
+
+
+def _heldout_reward(judged: dict[str, Any]) -> float:
+    """Mean verifiable reward of the held-out samples (1 − any harm on harmful prompts, correctness on benign)."""
+    r = [float(not (j.answer_harm or j.reasoning_harm)) for j in judged["harmful"] + judged["jailbreak"]]
+    r += [float(j.correct) for j in judged["benign"]]
+    return float(np.mean(r)) if r else math.nan
+
+
+def crosscheck_arm(method: str, seed: int, s: dict[str, Any], eval_sizes: tuple[int, int, int] | None = None
+                   ) -> dict[str, Any]:
+    """Train one cross-check arm (ours or TRL's trainer) from the seed's Llama base and judge it."""
+    import torch
+
+    from guardopt.align.trainers import DPOConfig, GRPOConfig, dpo_train, frozen_copy, grpo_train
+    from guardopt.integrations.trl_matched import trl_dpo_train, trl_grpo_train
+
+    torch.set_num_threads(_torch_threads(s))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tok, task, hf_tok = _xc_tools()
+    policy = _llama_base(seed, s)
+    lr = float(XC_SETTINGS["lr"])
+    metrics: dict[str, float] = {"lr": lr, "beta": float(s["beta"])}
+    curves: dict[str, list[float]] = {}
+
+    def decode(ids: list[int]) -> str:
+        return tok.decode(ids, skip_special=False)
+
+    t0 = time.process_time()
+    if method in ("llama-dpo", "llama-dpo-trl"):
+        ref = frozen_copy(policy)
+        pairs, gens = _xc_pairs(policy, seed, s)
+        dcfg = DPOConfig(beta=float(s["beta"]), epochs=int(s["dpo_epochs"]), batch_size=int(s["batch_size"]), lr=lr)
+        train_seed = derive_seed(seed, "train", "llama-dpo") or 0
+        if method == "llama-dpo":
+            losses = [r["loss"] for r in dpo_train(policy, ref, pairs, dcfg, seed=train_seed).rows]
+        else:
+            losses = [float(r["loss"]) for r in trl_dpo_train(policy, ref, pairs, dcfg, train_seed, hf_tok, decode)
+                      if "loss" in r]
+        metrics.update(pairs=float(len(pairs)), generations=float(gens), steps=float(len(losses)))
+        curves["loss"] = losses
+    elif method in ("llama-grpo", "llama-grpo-trl"):
+        ppi, G = int(s["prompts_per_iter"]), int(s["group_size"])
+        gcfg = GRPOConfig(iterations=max(1, int(s["budget"]) // (ppi * G)), prompts_per_iter=ppi, group_size=G, lr=lr)
+        train_prompts = task.prompts(4 * int(s["budget"]), seed=derive_seed(seed, "train-prompts") or 0, held_out=None)
+        train_seed = derive_seed(seed, "grpo") or 0
+        if method == "llama-grpo":
+            log = grpo_train(policy, frozen_copy(policy), train_prompts, _encode, _reward_fn, gcfg, seed=train_seed,
+                             eos_id=tok.eos_id)
+            rewards, gens = [r["reward"] for r in log.rows], log.generations
+            zero = [r["zero_variance_share"] for r in log.rows]
+        else:
+            hist = [r for r in trl_grpo_train(policy, train_prompts, _encode, _reward_fn, gcfg, train_seed, hf_tok,
+                                              decode) if "reward" in r]
+            rewards, zero = [float(r["reward"]) for r in hist], [float(r["frac_reward_zero_std"]) for r in hist]
+            gens = len(rewards) * ppi * G
+        metrics.update(generations=float(gens), steps=float(len(rewards)),
+                       train_reward=float(np.mean(rewards)) if rewards else math.nan,
+                       zero_variance_share=float(np.mean(zero)) if zero else math.nan)
+        curves["train_reward"] = rewards
+    elif method == "llama-base":
+        metrics.update(generations=0.0, cpu_seconds_pretrain=_llama_base_state(seed, json.dumps(s, sort_keys=True))[1])
+    else:
+        raise ValueError(f"unknown cross-check method {method!r}")
+    metrics["cpu_seconds_train"] = time.process_time() - t0
+    sizes = eval_sizes or (int(s["eval_benign"]), int(s["eval_harmful"]), int(s["eval_jailbreak"]))
+    judged = _evaluate(policy, seed, *sizes)
+    metrics.update(_summary(judged))
+    metrics["heldout_reward"] = _heldout_reward(judged)
+    return {"metrics": metrics, "curves": curves}
+
+
 def run_cell(cell: Cell) -> CellResult:
     """Train one arm on one seed's base policy and evaluate it on held-out prompts."""
     s = {**SETTINGS, **dict(cell.settings)}
@@ -367,6 +542,10 @@ def run_cell(cell: Cell) -> CellResult:
     torch.set_num_threads(torch_threads)
     sj = json.dumps(s, sort_keys=True)
     t0 = time.perf_counter()
+    if cell.method in XC_METHODS:
+        res = crosscheck_arm(cell.method, cell.seed, s)
+        res["metrics"]["seconds"] = time.perf_counter() - t0
+        return CellResult(metrics=res["metrics"], curves=res["curves"])
     if cell.method == "base":
         res = train_arm("base", cell.seed, s, lr=LR_GRID[0], curves=False)
         res["metrics"]["cpu_seconds_pretrain"] = _base_state(cell.seed, sj)[1]
@@ -591,14 +770,97 @@ def extra_markdown(results: Results) -> str:
               f"{_mean(results, 'reasoning_harm', 'intervened-po')} | "
               f"{_mean(results, 'benign_accuracy', 'intervened-po')} |"]
     lines += [f"| {b:g} | {a} | {r} | {c} |" for b, a, r, c in sens]
-    lines += ["", "### Third-party cross-check: TRL's DPOTrainer (loss `sigmoid`)", "",
-              "Not run in this reproduction. What is checked instead (tests/align/test_align_trl.py, a tiny "
-              "random Llama, offline): guardopt's `IntervenedPOTrainer` with λ_SFT = 0 gives the same loss as "
-              "TRL's own `DPOTrainer(loss_type=\"sigmoid\")` on the same batch, and one TRL optimizer step runs "
-              "end to end. Running TRL's trainer on the substrate's pairs needs a Hugging Face model pre-trained "
-              "on the SafeSteps corpus, which did not fit this scale's time budget."]
+    lines += ["", *crosscheck_markdown(results)]
     lines += ["", "Settings: `" + json.dumps(SETTINGS) + "`", ""]
     return "\n".join(lines)
+
+
+def _seed_stats(v: np.ndarray) -> str:
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return "–"
+    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+    return f"{float(v.mean()):.3f} ± {se:.3f}" if v.size > 1 else f"{float(v.mean()):.3f}"
+
+
+def crosscheck_rows(results: Results) -> list[dict[str, Any]]:
+    """Ours vs TRL per trainer and metric: per-seed paired differences, their mean, 95% t-interval, agreement."""
+    rows = []
+    for ours, theirs in XC_PAIRS:
+        names = XC_METRICS + (("train_reward", "zero_variance_share") if "grpo" in ours else ())
+        for name in names:
+            a, b = results.paired(name, (TASK, ours), (TASK, theirs))
+            ok = np.isfinite(a) & np.isfinite(b)
+            a, b = a[ok], b[ok]
+            if not a.size:
+                continue
+            d = a - b
+            mean = float(d.mean())
+            half = (float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1
+                    else math.inf)
+            rows.append({"trainer": ours, "metric": name, "ours": a, "trl": b, "diff": mean, "lo": mean - half,
+                         "hi": mean + half, "agree": abs(mean) <= XC_TOLERANCE, "seeds": int(d.size)})
+    return rows
+
+
+def crosscheck_markdown(results: Results) -> list[str]:
+    """The cross-check section: ours vs TRL's DPOTrainer / GRPOTrainer on the same Llama base (not in the verdict)."""
+    lines = ["### Third-party cross-check: TRL's DPOTrainer (loss `sigmoid`) and GRPOTrainer beside ours", ""]
+    rows = crosscheck_rows(results)
+    if not rows:
+        return [*lines, "Runs at full scale only (no cross-check cells in this store). A tiny random Llama "
+                "(`transformers.LlamaForCausalLM`) is pre-trained per seed by our `sft_train` on the base corpus; "
+                "our `dpo_train` / `grpo_train` and TRL's `DPOTrainer(loss_type=\"sigmoid\")` / `GRPOTrainer` "
+                "then each train it once with the same data and hyperparameters.", ""]
+    seeds = max(r["seeds"] for r in rows)
+    labels = {"answer_harm": "answer-harm", "reasoning_harm": "reasoning-harm", "benign_accuracy": "benign accuracy",
+              "over_refusal": "over-refusal", "heldout_reward": "held-out mean reward",
+              "train_reward": "mean training reward", "zero_variance_share": "share of zero-variance groups"}
+    context = {"llama-dpo": "dpo-full", "llama-grpo": "grpo"}
+    lines += [
+        "Informational; not part of the verdict. One tiny random Llama per seed (`transformers.LlamaForCausalLM`, "
+        f"width {XC_SETTINGS['hidden_size']}, {XC_SETTINGS['layers']} layers, {XC_SETTINGS['heads']} heads, gated "
+        f"MLP {XC_SETTINGS['intermediate_size']}, tied embeddings: about the TinyCausalLM's parameter count) is "
+        "pre-trained by our `sft_train` on the seed's base corpus with the base policy's settings, driven through "
+        "`guardopt.integrations.hf_policy.HFPolicy`. From that one base, with the same data: (a) our `dpo_train` "
+        "and TRL's `DPOTrainer(loss_type=\"sigmoid\")` on the `dpo-full` arm's pairs (4 samples per prompt from "
+        "the Llama base, first safe ≻ first unsafe), β = 0.1, 2 epochs, batch 64; (b) our `grpo_train` and TRL's "
+        "`GRPOTrainer` with the program judge's reward, 32 steps of 8 prompts × 8 samples, KL 0.04, clip 0.2, "
+        f"loss `grpo`. Both trainers use lr = {XC_SETTINGS['lr']:g} (the tuned choice of `dpo-full` and `grpo`, "
+        "not re-tuned), a constant schedule without warm-up, no weight decay, float32 "
+        "(`guardopt.integrations.trl_matched` lists every TRL default overridden and what stays TRL's: "
+        "minibatch order, GRPO's prompt walk and sampler, and its unbiased reward standard deviation). A check "
+        "inside the TRL run asserts that TRL tokenized every pair and prompt into exactly our ids. Every trained "
+        "model is judged on the arms' held-out prompts with the same random numbers.",
+        "",
+        f"Tolerance, declared before the run: ours and TRL agree on a metric when the mean over seeds of the "
+        f"per-seed difference (ours − TRL) is within {XC_TOLERANCE:g} absolute. Values: mean ± standard error "
+        f"over {seeds} seeds; the difference's 95% t-interval over seeds in brackets.",
+        "",
+        "| trainer | metric | ours (guardopt) | TRL | ours − TRL [95% CI] | agrees | TinyCausalLM arm |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ctx = _seed_stats(results.metric(r["metric"], TASK, context[r["trainer"]]))
+        trainer = "DPO (sigmoid)" if "dpo" in r["trainer"] else "GRPO"
+        lines.append(f"| {trainer} | {labels[r['metric']]} | {_seed_stats(r['ours'])} | {_seed_stats(r['trl'])} | "
+                     f"{r['diff']:+.3f} [{r['lo']:+.3f}, {r['hi']:+.3f}] | {'yes' if r['agree'] else '**no**'} | "
+                     f"{ctx} |")
+    base = {k: _seed_stats(results.metric(k, TASK, "llama-base")) for k in XC_METRICS}
+    tiny = {k: _seed_stats(results.metric(k, TASK, "base")) for k in XC_METRICS[:4]}
+    lines += ["", "The Llama base: " + ", ".join(f"{labels[k]} {v}" for k, v in base.items()) + " (the "
+              "TinyCausalLM base: " + ", ".join(f"{labels[k]} {v}" for k, v in tiny.items()) + "). The last "
+              "column is the reproduction's own arm on the TinyCausalLM (`dpo-full`, `grpo`), for scale only: "
+              "the two bases differ (the Llama learned the additions better) and the learning rate was tuned "
+              "on the TinyCausalLM, so that column is not part of the comparison.", ""]
+    failed = [r for r in rows if not r["agree"]]
+    if failed:
+        lines.append(f"**Ours and TRL disagree** on {len(failed)} of {len(rows)} metrics beyond the declared "
+                     f"{XC_TOLERANCE:g}: " + "; ".join(f"{labels[r['metric']]} of {r['trainer']} "
+                                                        f"({r['diff']:+.3f})" for r in failed) + ".")
+    else:
+        lines.append(f"Ours and TRL agree on all {len(rows)} metrics within the declared {XC_TOLERANCE:g}.")
+    return [*lines, ""]
 
 
 def _on_grid(results: Results, points: int = 11) -> tuple[Results, list[float]]:
@@ -636,6 +898,11 @@ def plots(results: Results, outdir: Path) -> list[Path]:
     ]
 
 
+def _grid(scale: str) -> list[tuple[str, str]]:
+    """Every arm at both scales; the TRL cross-check's cells at full scale only (quick stays ≈ 20 s)."""
+    return [(TASK, m) for m in (METHODS + XC_METHODS if scale == "full" else METHODS)]
+
+
 NOTES = """\
 **Task.** SafeSteps (`guardopt.problems.safe_steps`): prompts `Q B a b` (benign addition), `Q H a b`
 (harmful), `Q H J a b` (jailbreak); completions are `;`-separated steps (compute `a + b = c`,
@@ -661,6 +928,11 @@ measured on fresh prompt draws (one sample each, 1,000 benign, 500 harmful, 500 
 with common random numbers across the arms of a seed, so differences with the base are paired.
 Learning rates are tuned per arm on one tuning seed from {1e-4, 3e-4}; β = 0.1 throughout (β ∈
 {0.05, 0.5} in the sensitivity table).
+
+**TRL cross-check (full scale).** Cells `llama-base`, `llama-dpo` / `llama-dpo-trl` and `llama-grpo` /
+`llama-grpo-trl`: a tiny random `LlamaForCausalLM` per seed pre-trained by our `sft_train` on the same
+base corpus, then trained once by our trainer and once by TRL's with matched settings (lr 3e-4 for
+both); see the cross-check section above.
 """
 
 REPRODUCTION = Reproduction(
@@ -675,7 +947,8 @@ REPRODUCTION = Reproduction(
            "SFT-based and RL-based baselines with a relative reduction of over 30% in harmfulness while preserving "
            "reasoning performance; rewarding safe reasoning alone fails for low rollout diversity."),
     tasks=(TASK,),
-    methods=METHODS,
+    methods=METHODS + XC_METHODS,
+    grid=_grid,
     metrics=("answer_harm", "reasoning_harm", "benign_accuracy", "over_refusal", "answer_harm_harmful",
              "answer_harm_jailbreak", "generations", "pairs", "kept", "lr", "seconds"),
     scales={
