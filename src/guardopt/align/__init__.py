@@ -174,3 +174,30 @@ __all__ += [
     "riskpo_train",
     "token_entropy",
 ]
+
+# EMPG (entropy-modulated policy gradients) and GRPO on multi-step text agents.
+from guardopt.align.empg import (  # noqa: E402 (one block per family, appended)
+    AgentGRPOConfig,
+    EMPGConfig,
+    Rollout,
+    TextEnv,
+    agent_grpo_train,
+    empg_advantages,
+    evaluate_success,
+    rollout,
+    step_entropies,
+    token_entropies,
+)
+
+__all__ += [
+    "AgentGRPOConfig",
+    "EMPGConfig",
+    "Rollout",
+    "TextEnv",
+    "agent_grpo_train",
+    "empg_advantages",
+    "evaluate_success",
+    "rollout",
+    "step_entropies",
+    "token_entropies",
+]

@@ -28,6 +28,8 @@ What lives here (one module per kind of problem):
   corpus with a no-carry shortcut (RiskPO).
 * `multiobjective`: multi-objective test problems (ZDT1/2, DTLZ2, BNH, HistGradientBoosting
   accuracy vs model size) with reference points.
+* `key_door`: a key–door corridor for a text agent with a sparse success reward and a noisy
+  scripted demonstrator (EMPG).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -85,6 +87,8 @@ _MODULES: tuple[str, ...] = (
     "multiobjective",
     # RiskPO: multi-digit addition with a no-carry shortcut in the base corpus
     "carry_addition",
+    # EMPG: the key-door corridor text agent
+    "key_door",
 )
 
 #: Which module a name exported by several modules refers to at package level.
