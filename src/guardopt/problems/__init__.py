@@ -30,6 +30,8 @@ What lives here (one module per kind of problem):
   accuracy vs model size) with reference points.
 * `key_door`: a key–door corridor for a text agent with a sparse success reward and a noisy
   scripted demonstrator (EMPG).
+* `gaussian_ring`: the 8-Gaussian ring with a proxy reward that over-optimizes against the data's
+  log-density and mode-diversity metrics (GRPO-Guard).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -89,6 +91,8 @@ _MODULES: tuple[str, ...] = (
     "carry_addition",
     # EMPG: the key-door corridor text agent
     "key_door",
+    # GRPO-Guard: the 8-Gaussian ring, proxy vs gold reward
+    "gaussian_ring",
 )
 
 #: Which module a name exported by several modules refers to at package level.
