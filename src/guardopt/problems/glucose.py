@@ -30,7 +30,7 @@ import numpy as np
 
 from guardopt.problems.safe_control import SafeControlEnv
 
-__all__ = ["GlucoseInsulin", "basal_bolus_action"]
+__all__ = ["BEHAVIOURS", "GlucoseInsulin", "basal_bolus_action", "clinician_action", "collect_clinician_dataset"]
 
 
 class GlucoseInsulin(SafeControlEnv):
@@ -118,3 +118,66 @@ def basal_bolus_action(obs: np.ndarray, care: np.ndarray, u_max: float = 6.0) ->
     dose = factor * (meal / 10.0 + np.clip(g - 150.0, 0.0, None) / 50.0) - care * iob * 0.5
     dose = np.clip(dose, 0.0, u_max)
     return (2.0 * dose / u_max - 1.0)[:, None]
+
+
+# A noisy "clinician": a careful basal-bolus rule on most days, a mis-dosing behaviour on the rest.
+BEHAVIOURS = ("careful", "over-bolus", "skipped-bolus")
+
+
+def clinician_action(obs: np.ndarray, behaviour: np.ndarray, noise: float, rng: np.random.Generator,
+                     u_max: float = 6.0) -> np.ndarray:
+    """Normalized actions ``(B, 1)`` of the noisy clinician for observations ``(B, 6)``.
+
+    ``behaviour (B,)`` indexes `BEHAVIOURS`. 0, careful: a meal bolus of carbs / 10 units plus a
+    correction of (G − 140) / 20 units above 140 mg/dL, minus 0.2 × insulin on board (on this
+    patient it keeps about 80% of the time in range, with some hyperglycaemia after meals).
+    1, over-bolus: the careful dose without the insulin-on-board term, plus 2 units at every step
+    (insulin stacking; it causes hypoglycaemia). 2, skipped bolus: no insulin all day
+    (hyperglycaemia). Gaussian noise of standard deviation ``noise`` is added to the normalized
+    dose, then the action is clipped to [−1, 1].
+    """
+    behaviour = np.asarray(behaviour)
+    g, iob, meal = obs[:, 0] * 100.0, obs[:, 2], obs[:, 5] * 100.0
+    dose = meal / 10.0 + np.clip(g - 140.0, 0.0, None) / 20.0 - 0.2 * iob
+    dose = np.where(behaviour == 1, meal / 10.0 + np.clip(g - 140.0, 0.0, None) / 20.0 + 2.0, dose)
+    dose = np.where(behaviour == 2, 0.0, dose)
+    a = 2.0 * np.clip(dose, 0.0, u_max) / u_max - 1.0
+    return np.clip(a[:, None] + noise * rng.standard_normal((len(obs), 1)), -1.0, 1.0)
+
+
+def collect_clinician_dataset(days: int = 300, seed: int = 0, misdosing_fraction: float = 0.2,
+                              noise: float = 0.1) -> dict[str, np.ndarray]:
+    """Patient-days of the noisy clinician on `GlucoseInsulin`, in the D4RL/DSRL dictionary layout.
+
+    Each day is one episode (48 steps). A ``misdosing_fraction`` of the days (drawn independently)
+    use a mis-dosing behaviour, half over-bolus and half skipped bolus; the others the careful rule.
+    Returns ``observations (N, 6)``, ``actions (N, 1)``, ``rewards``, ``costs``, ``next_observations``,
+    ``terminals``, ``timeouts``, ``h`` (the signed constraint value) and ``behaviour`` (N,), with
+    N = 48 · days, day after day.
+    """
+    from guardopt.core.errors import check_in_range, check_int
+
+    days = check_int(days, "days", "collect_clinician_dataset", low=1, high=1_000_000)
+    seed = check_int(seed, "seed", "collect_clinician_dataset", low=0)
+    check_in_range(misdosing_fraction, "misdosing_fraction", "collect_clinician_dataset", 0.0, 1.0,
+                   low_open=False, high_open=False)
+    check_in_range(noise, "noise", "collect_clinician_dataset", 0.0, 10.0, low_open=False)
+    rng = np.random.default_rng(seed)
+    mis = rng.random(days) < misdosing_fraction
+    behaviour = np.where(mis, 1 + (rng.random(days) < 0.5), 0)
+    env = GlucoseInsulin(num_envs=days)
+    obs, _ = env.reset(seed=int(rng.integers(2**31)))
+    keys = ("observations", "actions", "rewards", "costs", "next_observations", "terminals", "timeouts", "h")
+    buf: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    for _ in range(env.max_episode_steps):
+        a = clinician_action(obs, behaviour, noise, rng, env.u_max)
+        nxt, r, term, trunc, info = env.step(a)
+        for k, v in zip(keys, (obs, a, r, info["cost"], nxt, term, trunc, info["h"])):
+            buf[k].append(v)
+        obs = nxt
+    t = env.max_episode_steps
+    out = {k: np.swapaxes(np.stack(v), 0, 1).reshape((days * t, *np.stack(v).shape[2:])) for k, v in buf.items()}
+    out["terminals"] = out["terminals"].astype(bool)
+    out["timeouts"] = out["timeouts"].astype(bool)
+    out["behaviour"] = np.repeat(behaviour, t)
+    return out

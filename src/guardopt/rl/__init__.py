@@ -8,6 +8,9 @@
 * Learners, each with one frozen config, ``fit(dataset)``, ``act(obs)``, ``save``/``load`` and a
   training ``log``: `BC` (BC-All / BC-Safe), `CPQ`, `IQL`, `IQLLag`, `FISOR` (Zheng et al.,
   ICLR 2024; ``feasibility=False`` for its ablation).
+* Model-based: `OGSRL` (Yan et al., NeurIPS 2025), PPO-Lagrangian in a learned model with the
+  out-of-distribution `Guardian` (penalize and freeze guarded rollouts); without a guardian it is the
+  unguarded MB-PPO-Lag baseline.
 
 The environments and scripted data collection live in `guardopt.problems.safe_control`.
 """
@@ -60,3 +63,10 @@ __all__ = [
     "save_dataset",
     "validate_dataset",
 ]
+
+# OGSRL (Yan et al., NeurIPS 2025): the out-of-distribution guardian and guarded model-based PPO-Lagrangian
+from guardopt.rl.guardian import Guardian, GuardianConfig
+from guardopt.rl.ogsrl import OGSRL, OGSRLConfig, Rollout, combined_advantage, gae, guarded_rollout
+
+__all__ += ["OGSRL", "Guardian", "GuardianConfig", "OGSRLConfig", "Rollout", "combined_advantage", "gae",
+            "guarded_rollout"]
