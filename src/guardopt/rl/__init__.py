@@ -6,6 +6,9 @@
 * Learners, each with one frozen config, ``fit(dataset)``, ``act(obs)``, ``save``/``load`` and a
   training ``log``: `BC` (BC-All / BC-Safe), `CPQ`, `IQL`, `IQLLag`, `FISOR` (Zheng et al.,
   ICLR 2024; ``feasibility=False`` for its ablation).
+* Online agents, each with one frozen config, ``learn(env, steps)``, ``act(obs)``, ``q_value`` and
+  a training ``log``: `SAC` (twin or single critic) and `STAC` (Özalp 2026: one Gaussian critic with
+  pessimism μ − β·σ and dropout), sharing `guardopt.rl.online`.
 
 The environments and scripted data collection live in `guardopt.problems.safe_control`.
 """
@@ -27,6 +30,11 @@ from guardopt.rl.filters import filter_episodes, safe_episodes
 from guardopt.rl.fisor import FISOR, FISORConfig
 from guardopt.rl.iql import IQL, IQLConfig, IQLLag, IQLLagConfig
 from guardopt.rl.lagrangian import Lagrangian, PIDLagrangian
+
+# Online soft actor-critics: SAC (twin or single critic) and STAC.
+from guardopt.rl.online import OnlineAgent, ReplayBuffer, monte_carlo_value_bias, time_updates
+from guardopt.rl.sac import SAC, SACConfig, twin_min_target
+from guardopt.rl.stac import STAC, STACConfig, gaussian_nll, pessimistic_target
 
 __all__ = [
     "BC",
@@ -53,4 +61,19 @@ __all__ = [
     "safe_episodes",
     "save_dataset",
     "validate_dataset",
+]
+
+# Online soft actor-critics: SAC and STAC.
+__all__ += [
+    "SAC",
+    "STAC",
+    "OnlineAgent",
+    "ReplayBuffer",
+    "SACConfig",
+    "STACConfig",
+    "gaussian_nll",
+    "monte_carlo_value_bias",
+    "pessimistic_target",
+    "time_updates",
+    "twin_min_target",
 ]
