@@ -318,6 +318,10 @@ class VelocityPendulum(SafeControlEnv):
     Reward −(θ² + 0.1 θ̇² + 0.001 u²) / 10 (θ wrapped to [−π, π], upright is 0); cost 1[|θ̇| > 4].
     A swing-up from below needs more than the allowed speed, so reward and cost conflict.
     Observation (cos θ, sin θ, θ̇ / 8). 100 steps.
+
+    ``reward_noise`` (default 0, off) adds zero-mean Gaussian noise of that standard deviation to
+    every reward, drawn from the environment's seeded generator: aleatoric reward uncertainty with
+    an unchanged expected return (0.1 here is σ = 1 on Pendulum-v1's reward scale, 10× larger).
     """
 
     obs_dim = 3
@@ -327,6 +331,11 @@ class VelocityPendulum(SafeControlEnv):
     name = "VelocityPendulum"
     dt = 0.05
     v_limit = 4.0
+
+    def __init__(self, num_envs: int = 1, reward_noise: float = 0.0) -> None:
+        super().__init__(num_envs)
+        self.reward_noise = check_in_range(reward_noise, "reward_noise", "VelocityPendulum", 0.0, 1e6,
+                                           low_open=False)
 
     def _state_dim(self) -> int:
         return 2
@@ -347,6 +356,8 @@ class VelocityPendulum(SafeControlEnv):
         w = np.clip(w + (15.0 * np.sin(th) + 3.0 * u) * self.dt, -8.0, 8.0)
         th = th + w * self.dt
         self.state = np.column_stack([th, w])
+        if self.reward_noise > 0:
+            reward = reward + self.reward_noise * self._rng.standard_normal(self.num_envs)
         return reward
 
     @classmethod

@@ -11,6 +11,9 @@
 * Model-based: `OGSRL` (Yan et al., NeurIPS 2025), PPO-Lagrangian in a learned model with the
   out-of-distribution `Guardian` (penalize and freeze guarded rollouts); without a guardian it is the
   unguarded MB-PPO-Lag baseline.
+* Online agents, each with one frozen config, ``learn(env, steps)``, ``act(obs)``, ``q_value`` and
+  a training ``log``: `SAC` (twin or single critic) and `STAC` (Özalp 2026: one Gaussian critic with
+  pessimism μ − β·σ and dropout), sharing `guardopt.rl.online`.
 
 The environments and scripted data collection live in `guardopt.problems.safe_control`.
 """
@@ -33,6 +36,11 @@ from guardopt.rl.filters import filter_episodes, safe_episodes
 from guardopt.rl.fisor import FISOR, FISORConfig
 from guardopt.rl.iql import IQL, IQLConfig, IQLLag, IQLLagConfig
 from guardopt.rl.lagrangian import Lagrangian, PIDLagrangian
+
+# Online soft actor-critics: SAC (twin or single critic) and STAC.
+from guardopt.rl.online import OnlineAgent, ReplayBuffer, monte_carlo_value_bias, time_updates
+from guardopt.rl.sac import SAC, SACConfig, twin_min_target
+from guardopt.rl.stac import STAC, STACConfig, gaussian_nll, pessimistic_target
 
 __all__ = [
     "BC",
@@ -70,3 +78,18 @@ from guardopt.rl.ogsrl import OGSRL, OGSRLConfig, Rollout, combined_advantage, g
 
 __all__ += ["OGSRL", "Guardian", "GuardianConfig", "OGSRLConfig", "Rollout", "combined_advantage", "gae",
             "guarded_rollout"]
+
+# Online soft actor-critics: SAC and STAC.
+__all__ += [
+    "SAC",
+    "STAC",
+    "OnlineAgent",
+    "ReplayBuffer",
+    "SACConfig",
+    "STACConfig",
+    "gaussian_nll",
+    "monte_carlo_value_bias",
+    "pessimistic_target",
+    "time_updates",
+    "twin_min_target",
+]
