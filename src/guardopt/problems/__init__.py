@@ -26,6 +26,8 @@ What lives here (one module per kind of problem):
 * `glucose`: a glucose–insulin patient model (Bergman minimal model) with a hypo/hyper cost.
 * `multiobjective`: multi-objective test problems (ZDT1/2, DTLZ2, BNH, HistGradientBoosting
   accuracy vs model size) with reference points.
+* `lp_language`: LP-lite word problems, a tiny formulation language, its HiGHS checker and the
+  first-wrong-token locator (CALM).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -81,6 +83,8 @@ _MODULES: tuple[str, ...] = (
     "glucose",
     # multi-objective test problems (ZDT, DTLZ2, BNH, HistGradientBoosting accuracy vs size)
     "multiobjective",
+    # preference optimization: LP-lite word problems, formulation language and HiGHS checker (CALM)
+    "lp_language",
 )
 
 #: Which module a name exported by several modules refers to at package level.
