@@ -201,3 +201,30 @@ __all__ += [
     "step_entropies",
     "token_entropies",
 ]
+
+# CALM (corrective hints at the first flaw, kept traces for SFT, then GRPO).
+from guardopt.align.calm import (  # noqa: E402
+    CALMConfig,
+    CALMStats,
+    CALMTrace,
+    Intervener,
+    Intervention,
+    ProgramIntervener,
+    RandomPositionIntervener,
+    build_calm_traces,
+    calm_sft,
+    hint_token_count,
+)
+
+__all__ += [
+    "CALMConfig",
+    "CALMStats",
+    "CALMTrace",
+    "Intervener",
+    "Intervention",
+    "ProgramIntervener",
+    "RandomPositionIntervener",
+    "build_calm_traces",
+    "calm_sft",
+    "hint_token_count",
+]

@@ -32,6 +32,8 @@ What lives here (one module per kind of problem):
   scripted demonstrator (EMPG).
 * `gaussian_ring`: the 8-Gaussian ring with a proxy reward that over-optimizes against the data's
   log-density and mode-diversity metrics (GRPO-Guard).
+* `lp_language`: LP-lite word problems, a tiny formulation language, its HiGHS checker and the
+  first-wrong-token locator (CALM).
 
 Layer rule: modules here define problems only and import only `guardopt.core` (and, for
 encodings shared between problems, each other). No method code lives here, and nothing here
@@ -93,6 +95,8 @@ _MODULES: tuple[str, ...] = (
     "key_door",
     # GRPO-Guard: the 8-Gaussian ring, proxy vs gold reward
     "gaussian_ring",
+    # preference optimization: LP-lite word problems, formulation language and HiGHS checker (CALM)
+    "lp_language",
 )
 
 #: Which module a name exported by several modules refers to at package level.
