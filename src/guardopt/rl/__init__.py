@@ -60,3 +60,31 @@ __all__ = [
     "save_dataset",
     "validate_dataset",
 ]
+
+# Offline model-based RL: the uncertainty heuristics and MOPO (Lu et al., ICLR 2022; Yu et al., 2020).
+from guardopt.rl.model_uncertainty import (
+    HEURISTICS,
+    ensemble_std,
+    ensemble_var,
+    ll_variance,
+    max_aleatoric,
+    max_pairwise_diff,
+    uncertainty,
+)
+from guardopt.rl.mopo import MOPO, MOPOConfig, SACAgent, SACConfig, model_rollout, penalized_reward
+
+__all__ += [
+    "HEURISTICS",
+    "MOPO",
+    "MOPOConfig",
+    "SACAgent",
+    "SACConfig",
+    "ensemble_std",
+    "ensemble_var",
+    "ll_variance",
+    "max_aleatoric",
+    "max_pairwise_diff",
+    "model_rollout",
+    "penalized_reward",
+    "uncertainty",
+]
