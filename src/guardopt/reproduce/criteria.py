@@ -30,6 +30,7 @@ __all__ = [
     "CONFIDENCE",
     "clopper_pearson_lower",
     "clopper_pearson_upper",
+    "equal_budget",
     "inconclusive",
     "paired_gain",
     "rate_above",
@@ -145,3 +146,17 @@ def vacuous(check: str, why: str, value: float = math.nan, threshold: float | No
 def inconclusive(check: str, why: str, value: float = math.nan, threshold: float | None = None) -> Evidence:
     """A claim of the paper that cannot be tested at this scale: kept in the table, never a pass."""
     return Evidence(check, value, threshold, False, Outcome.INCONCLUSIVE, why)
+
+
+def equal_budget(check: str, counts: Sequence[float] | np.ndarray) -> Evidence:
+    """Every arm and seed spent the same budget (``counts``: completions, episodes, evaluations).
+
+    Passes only when max / min of the finite counts is exactly 1; INCONCLUSIVE when nothing was
+    recorded (or a count is ≤ 0), so a run that logged no budget never passes this line.
+    """
+    g = np.asarray(counts, dtype=float).ravel()
+    g = g[np.isfinite(g)]
+    if g.size == 0 or g.min() <= 0:
+        return inconclusive(check, "no generations recorded")
+    ratio = float(g.max() / g.min())
+    return Evidence(check, ratio, 1.0, ratio <= 1.0, detail=f"min {g.min():.0f}, max {g.max():.0f}")

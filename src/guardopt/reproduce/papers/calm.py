@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.core.seeding import derive_seed
-from guardopt.reproduce.criteria import inconclusive, paired_gain, rate_at_most
+from guardopt.reproduce.criteria import equal_budget, paired_gain, rate_at_most
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
@@ -407,13 +407,10 @@ def gain_check(results: Results, baseline: str, margin: float, method: str = "ca
 
 def budget_check(results: Results) -> Evidence:
     """CALM → GRPO, its control and GRPO from the base sampled the same number of completions per seed."""
-    g = np.concatenate([results.metric("generations", TASK, m) for m in BUDGET_ARMS if m in results.methods])
-    g = g[np.isfinite(g)]
-    check = "equal generation budget (CALM → GRPO, its control, GRPO from the base): max / min completions per cell"
-    if g.size == 0 or g.min() <= 0:
-        return inconclusive(check, "no generations recorded")
-    ratio = float(g.max() / g.min())
-    return Evidence(check, ratio, 1.0, ratio <= 1.0, detail=f"min {g.min():.0f}, max {g.max():.0f}")
+    counts = [results.metric("generations", TASK, m) for m in BUDGET_ARMS if m in results.methods]
+    return equal_budget("equal generation budget (CALM → GRPO, its control, GRPO from the base): "
+                        "max / min completions per cell",
+                        np.concatenate(counts) if counts else [])
 
 
 def verdict(results: Results) -> Verdict:

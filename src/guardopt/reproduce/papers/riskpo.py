@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.core.seeding import derive_seed
-from guardopt.reproduce.criteria import inconclusive, paired_gain, rate_above
+from guardopt.reproduce.criteria import equal_budget, paired_gain, rate_above
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
@@ -346,13 +346,9 @@ def pass_check(results: Results, metric: str, label: str, method: str = "riskpo"
 
 def budget_check(results: Results) -> Evidence:
     """Every trained arm sampled the same number of completions per seed."""
-    g = np.concatenate([results.metric("generations", TASK, m) for m in TRAINED if m in results.methods])
-    g = g[np.isfinite(g)]
-    check = "equal budget: max / min completions sampled per trained arm and seed"
-    if g.size == 0 or g.min() <= 0:
-        return inconclusive(check, "no generations recorded")
-    ratio = float(g.max() / g.min())
-    return Evidence(check, ratio, 1.0, ratio <= 1.0, detail=f"min {g.min():.0f}, max {g.max():.0f}")
+    counts = [results.metric("generations", TASK, m) for m in TRAINED if m in results.methods]
+    return equal_budget("equal budget: max / min completions sampled per trained arm and seed",
+                        np.concatenate(counts) if counts else [])
 
 
 def verdict(results: Results) -> Verdict:

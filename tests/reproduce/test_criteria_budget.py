@@ -1,0 +1,23 @@
+"""`criteria.equal_budget`: passes only on exactly equal budgets, never on nothing recorded."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from guardopt.reproduce.criteria import equal_budget
+from guardopt.reproduce.spec import Outcome
+
+
+def test_equal_budget_passes_only_when_every_count_is_the_same() -> None:
+    ev = equal_budget("budget", [1152, 1152, 1152])
+    assert ev.passed and ev.value == 1.0 and ev.detail == "min 1152, max 1152"
+    ev = equal_budget("budget", np.array([1152, 1153]))
+    assert not ev.passed and math.isclose(ev.value, 1153 / 1152)
+
+
+def test_equal_budget_is_inconclusive_without_counts() -> None:
+    for counts in ([], [np.nan, np.nan], [0, 10]):
+        ev = equal_budget("budget", counts)
+        assert not ev.passed and ev.outcome is Outcome.INCONCLUSIVE
