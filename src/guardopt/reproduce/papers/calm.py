@@ -59,6 +59,7 @@ import numpy as np
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import equal_budget, paired_gain, rate_at_most
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASK = "lp-lite"
@@ -96,9 +97,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -49,7 +49,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASK = "key-door"
@@ -110,9 +110,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def _tools(s: dict[str, Any]) -> tuple[Any, Any, Any]:

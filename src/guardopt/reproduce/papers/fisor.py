@@ -51,7 +51,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,7 @@ from scipy import stats
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import inconclusive, paired_gain, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASKS = ("PointRobot", "PointCircle", "VelocityPendulum")
@@ -99,9 +99,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 @functools.lru_cache(maxsize=8)

@@ -45,7 +45,6 @@ import functools
 import itertools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ import numpy as np
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import paired_gain
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASK = "shapes-clip"
@@ -89,9 +89,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def harmonic_mean(base: float, novel: float) -> float:

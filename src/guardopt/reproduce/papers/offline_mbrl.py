@@ -61,7 +61,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -72,6 +71,7 @@ from scipy import stats
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import inconclusive, paired_gain, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import tuning_seeds
 
 TASKS = ("random", "mixed")
@@ -111,9 +111,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def _seed(seed: int, *parts: str) -> int:

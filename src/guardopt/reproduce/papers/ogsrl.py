@@ -82,6 +82,7 @@ import numpy as np
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import paired_gain, rate_above, rate_at_most, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 
 TASK = "GlucoseInsulin"
 TASKS = (TASK,)
@@ -119,9 +120,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def _seed(seed: int, *parts: str) -> int:

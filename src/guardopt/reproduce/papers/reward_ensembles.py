@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +54,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 
 # Task name -> label noise.
 TASKS = ("label-noise-25", "label-noise-0")
@@ -83,9 +83,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def relative_drop(gold_curve: np.ndarray) -> float:

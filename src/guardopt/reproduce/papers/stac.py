@@ -61,7 +61,6 @@ import functools
 import hashlib
 import json
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -73,6 +72,7 @@ from scipy import stats
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import inconclusive, paired_gain, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Outcome, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASKS = ("Pendulum-noise", "RiskyPointMass")
@@ -112,9 +112,6 @@ SETTINGS: dict[str, Any] = {
     "torch_threads": 1,
 }
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def _seed(seed: int, *parts: str) -> int:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,6 +66,7 @@ from guardopt.reproduce.spec import (
     Scale,
     Verdict,
 )
+from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 OFFLINE, ONLINE = "offline", "online"
@@ -103,9 +103,6 @@ TRL_CROSS_CHECK = ("TRL `DPOTrainer` (loss_type sigmoid) and `guardopt.align.los
                    "fixed batch of a tiny random `LlamaForCausalLM` to 1e-5 (`tests/integrations/test_trl_vpo.py`, "
                    "slow); the VPO subclass of `DPOTrainer` adds the value term through the same `vpo_loss`.")
 
-
-def _torch_threads(settings: dict[str, Any]) -> int:
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
 
 
 def _knob(method: str) -> str:
