@@ -39,8 +39,8 @@ which are the unit of every interval; 95% one-sided Student-t bounds via `paired
 How the rules of ``docs/reproduce.md`` are met. *Claim as stated*: lines 1–2 ("mitigate
 overestimation", against the overestimating single critic), 3 (no loss of return against the usual
 twin-critic SAC), 4 ("risk-averse behaviour in stochastic environments", the paper's own
-RiskyPointMass test), 5 ("computational efficiency"), 6 ("dropout improves stability", the issue's
-test: variance of returns across seeds). *Paper's settings*: STAC runs at the paper's dropout 0.01,
+RiskyPointMass test), 5 ("computational efficiency"), 6 ("dropout improves stability", tested as
+the variance of returns across seeds). *Paper's settings*: STAC runs at the paper's dropout 0.01,
 learning rate 3e-4, batch 256, LayerNorm, evaluation by the mean of 10 sampled actions, untuned; our
 scale-downs (width 64, thousands instead of millions of steps, and with them γ = 0.95 and τ = 0.01)
 apply to every method alike and are said in the notes; β = 0 and 0.5 are the sensitivity table.
