@@ -245,7 +245,7 @@ class FlowGRPOConfig:
     diag_every: int = 10
 
     def __post_init__(self) -> None:
-        _validate(self, "FlowGRPOConfig")
+        _validate(self, type(self).__name__)
 
     @property
     def ratio_norm(self) -> bool:
@@ -259,33 +259,21 @@ class FlowGRPOConfig:
 
 
 @dataclass(frozen=True)
-class GRPOGuardConfig:
+class GRPOGuardConfig(FlowGRPOConfig):
     """GRPO-Guard: Flow-GRPO with per-step ratio normalization and ``1/|dt|`` gradient reweighting.
 
     Args:
         iterations, groups, group_size, minibatches, lr, clip_eps, n_steps, noise_level, grad_clip,
-            adv_clip, eval_every, diag_every: As in `FlowGRPOConfig`.
+            adv_clip, eval_every, diag_every: As in `FlowGRPOConfig` (inherited).
         ratio_norm: Clip the normalized ratio ``r̂_t`` (the paper's method; False is an ablation).
         reweight: Weight each step by ``δ_t = 1/|dt|`` (the paper's method; False is an ablation).
     """
 
-    iterations: int = 200
-    groups: int = 4
-    group_size: int = 16
-    minibatches: int = 4
-    lr: float = 1e-3
-    clip_eps: float = 0.2
-    n_steps: int = 10
-    noise_level: float = 0.7
-    grad_clip: float = 1.0
-    adv_clip: float = 5.0
-    eval_every: int = 10
-    diag_every: int = 10
-    ratio_norm: bool = True
+    ratio_norm: bool = True  # a field here, a constant False in Flow-GRPO
     reweight: bool = True
 
     def __post_init__(self) -> None:
-        _validate(self, "GRPOGuardConfig")
+        super().__post_init__()
         for name in ("ratio_norm", "reweight"):
             if not isinstance(getattr(self, name), bool):
                 from guardopt.core.errors import InvalidParameterError
@@ -332,7 +320,7 @@ class FlowPolicyLog:
 
 
 def _as_config(config: FlowGRPOConfig | GRPOGuardConfig) -> FlowGRPOConfig | GRPOGuardConfig:
-    if not isinstance(config, (FlowGRPOConfig, GRPOGuardConfig)):
+    if not isinstance(config, FlowGRPOConfig):
         raise InputDataError(f"train_flow_policy: 'config' must be a FlowGRPOConfig or GRPOGuardConfig. "
                              f"Got {type(config).__name__}.")
     return config

@@ -61,6 +61,7 @@ from scipy import stats
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import inconclusive, paired_gain, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import format_mean_se
 from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
@@ -392,11 +393,7 @@ def negative_control(results: Results) -> Verdict:
 
 
 def _ms(v: np.ndarray) -> str:
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return "–"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.3f} ± {se:.3f}"
+    return format_mean_se(v, 3)
 
 
 def extra_markdown(results: Results) -> str:

@@ -54,6 +54,7 @@ import numpy as np
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import paired_gain
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import format_mean_se
 from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
@@ -235,11 +236,7 @@ def verdict(results: Results, method: str = "glad") -> Verdict:
 
 
 def _ms(v: np.ndarray) -> str:
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return "–"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.1f} ± {se:.1f}"
+    return format_mean_se(v, 1)
 
 
 def _diff(results: Results, metric: str, a: str, b: str) -> str:

@@ -71,6 +71,7 @@ from scipy import stats
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import inconclusive, paired_gain, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import format_mean_se
 from guardopt.reproduce.threads import torch_threads as _torch_threads
 from guardopt.reproduce.tuning import tuning_seeds
 
@@ -541,12 +542,7 @@ def negative_control(results: Results) -> Verdict:
 
 
 def _ms(v: np.ndarray, digits: int = 2) -> str:
-    v = np.asarray(v, dtype=float)
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return "–"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.{digits}f} ± {se:.{digits}f}"
+    return format_mean_se(np.asarray(v, dtype=float), digits)
 
 
 def _bo_rec(results: Results, task: str) -> Any:

@@ -82,6 +82,7 @@ import numpy as np
 from guardopt.core.seeding import derive_seed
 from guardopt.reproduce.criteria import paired_gain, rate_above, rate_at_most, vacuous
 from guardopt.reproduce.spec import Cell, CellResult, Evidence, Paper, Reproduction, Results, Scale, Verdict
+from guardopt.reproduce.tables import format_mean_se
 from guardopt.reproduce.threads import torch_threads as _torch_threads
 
 TASK = "GlucoseInsulin"
@@ -516,12 +517,8 @@ def negative_control(results: Results) -> Verdict:
 # --------------------------------------------------------------------------------------------------
 
 
-def _ms(v: np.ndarray, fmt: str = ".3f") -> str:
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return "–"
-    se = v.std(ddof=1) / math.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():{fmt}} ± {se:{fmt}}"
+def _ms(v: np.ndarray, digits: int = 3) -> str:
+    return format_mean_se(v, digits)
 
 
 LABELS = {"clinician": "clinician (behaviour)", "bc": "BC", UNGUARDED: "MB-PPO-Lag (unguarded)",
@@ -539,10 +536,10 @@ def extra_markdown(results: Results) -> str:
     for m in METHODS:
         if not results.seeds(TASK, m):
             continue
-        lines.append(f"| {LABELS[m]} | {_ms(f('return', TASK, m), '.2f')} | {_ms(f('cost_rate', TASK, m))} | "
+        lines.append(f"| {LABELS[m]} | {_ms(f('return', TASK, m), 2)} | {_ms(f('cost_rate', TASK, m))} | "
                      f"{_ms(f('tir', TASK, m))} | {_ms(f('hypo', TASK, m))} | {_ms(f('hyper', TASK, m))} | "
-                     f"{_ms(f('ood_rate', TASK, m))} | {_ms(f('model_return', TASK, m), '.2f')} | "
-                     f"{_ms(f('abs_gap', TASK, m), '.2f')} |")
+                     f"{_ms(f('ood_rate', TASK, m))} | {_ms(f('model_return', TASK, m), 2)} | "
+                     f"{_ms(f('abs_gap', TASK, m), 2)} |")
     lines += ["", f"Cost limit {COST_RATE_LIMIT:.4f} per step (5 per day). \"Outside guardian\" uses the reference "
               "KDE guardian (α = 0.05) for every method, the clinician's own data included (5% of the data is outside "
               "by construction).", ""]
@@ -568,7 +565,7 @@ def extra_markdown(results: Results) -> str:
     for m in (GUARDED, PSOS):
         if results.seeds(TASK, m):
             lines.append(f"| {LABELS[m]} | {_ms(f('ood_rate', TASK, m))} | {_ms(f('cost_rate', TASK, m))} | "
-                         f"{_ms(f('tir', TASK, m))} | {_ms(f('return', TASK, m), '.2f')} |")
+                         f"{_ms(f('tir', TASK, m))} | {_ms(f('return', TASK, m), 2)} |")
     if results.seeds(TASK, PSOS):
         lines += ["", "Criterion (1) with the PSoS guardian's policy (measured with the reference KDE guardian): "
                   f"{ood_at_most(results, PSOS).value:.3f} (upper bound)."]
