@@ -49,7 +49,7 @@ from guardopt.rl.model_uncertainty import (
 )
 from guardopt.rl.mopo import MOPO, MOPOConfig, MOPOSACConfig, SACAgent, model_rollout, penalized_reward
 from guardopt.rl.ogsrl import OGSRL, OGSRLConfig, Rollout, combined_advantage, gae, guarded_rollout
-from guardopt.rl.online import OnlineAgent, ReplayBuffer, monte_carlo_value_bias, time_updates
+from guardopt.rl.online import OnlineAgent, OnlineConfig, ReplayBuffer, monte_carlo_value_bias, time_updates
 from guardopt.rl.sac import SAC, SACConfig, twin_min_target
 from guardopt.rl.stac import STAC, STACConfig, gaussian_nll, pessimistic_target
 
@@ -80,6 +80,7 @@ __all__ = [
     "MOPOSACConfig",
     "OGSRLConfig",
     "OnlineAgent",
+    "OnlineConfig",
     "PIDLagrangian",
     "ReplayBuffer",
     "Rollout",

@@ -22,6 +22,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,7 +32,8 @@ from torch import nn
 from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
 from guardopt.rl.base import _progress, soft_update
 
-__all__ = ["OnlineAgent", "ReplayBuffer", "SquashedGaussianActor", "monte_carlo_value_bias", "time_updates", "trunk"]
+__all__ = ["OnlineAgent", "OnlineConfig", "ReplayBuffer", "SquashedGaussianActor", "monte_carlo_value_bias",
+           "time_updates", "trunk"]
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -476,6 +478,41 @@ def monte_carlo_value_bias(agent: OnlineAgent, env: Any, steps: int, tail: int, 
     per_episode = (q - ret).mean(0)
     se = float(per_episode.std(ddof=1) / math.sqrt(per_episode.size)) if per_episode.size > 1 else math.nan
     return {"bias": float(per_episode.mean()), "q": float(q.mean()), "mc": float(ret.mean()), "bias_se": se}
+
+
+@dataclass(frozen=True)
+class OnlineConfig:
+    """The fields every online agent's config shares (`SACConfig` and `STACConfig` extend it).
+
+    Args:
+        hidden, layers: Width and depth of every MLP (actor and critics).
+        lr: Adam learning rate of actor, critics and temperature.
+        batch_size: Minibatch size.
+        gamma: Discount γ.
+        tau: Polyak rate of the target critics.
+        buffer_size: Replay capacity (transitions).
+        start_steps: Environment steps with uniform random actions before the first update.
+        updates_per_step: Gradient updates per environment transition.
+        init_alpha: Initial entropy temperature α.
+        target_entropy: Entropy target H̄ of the temperature step (None: −action_dim).
+        log_every: Environment steps between training-log rows.
+    """
+
+    hidden: int = 64
+    layers: int = 2
+    lr: float = 3e-4
+    batch_size: int = 256
+    gamma: float = 0.99
+    tau: float = 0.005
+    buffer_size: int = 100_000
+    start_steps: int = 1000
+    updates_per_step: int = 1
+    init_alpha: float = 0.2
+    target_entropy: float | None = None
+    log_every: int = 1000
+
+    def __post_init__(self) -> None:
+        check_online_config(self, type(self).__name__)
 
 
 def check_online_config(cfg: Any, owner: str) -> None:

@@ -22,44 +22,23 @@ import torch
 from torch import nn
 
 from guardopt.rl.nets import Ensemble
-from guardopt.rl.online import OnlineAgent, _copy_frozen, check_online_config, trunk
+from guardopt.rl.online import OnlineAgent, OnlineConfig, _copy_frozen, trunk
 
 __all__ = ["SAC", "SACConfig", "twin_min_target"]
 
 
 @dataclass(frozen=True)
-class SACConfig:
+class SACConfig(OnlineConfig):
     """Config of `SAC`.
 
     Args:
         twin: Two critics with the clipped double-Q minimum (True) or one critic (False).
-        hidden, layers: Width and depth of every MLP (actor and critics).
-        lr: Adam learning rate of actor, critics and temperature.
-        batch_size: Minibatch size.
-        gamma: Discount γ.
-        tau: Polyak rate of the target critics.
-        buffer_size: Replay capacity (transitions).
-        start_steps: Environment steps with uniform random actions before the first update.
-        updates_per_step: Gradient updates per environment transition.
-        init_alpha: Initial entropy temperature α.
-        target_entropy: Entropy target H̄ of the temperature step (None: −action_dim).
-        log_every: Environment steps between training-log rows.
+        hidden, layers, lr, batch_size, gamma, tau, buffer_size, start_steps, updates_per_step,
+            init_alpha, target_entropy, log_every: As in `OnlineConfig` (inherited).
         separate_critics: Two independent critic MLPs instead of one batched pair (timing only).
     """
 
     twin: bool = True
-    hidden: int = 64
-    layers: int = 2
-    lr: float = 3e-4
-    batch_size: int = 256
-    gamma: float = 0.99
-    tau: float = 0.005
-    buffer_size: int = 100_000
-    start_steps: int = 1000
-    updates_per_step: int = 1
-    init_alpha: float = 0.2
-    target_entropy: float | None = None
-    log_every: int = 1000
     separate_critics: bool = False
 
     def __post_init__(self) -> None:
@@ -68,7 +47,7 @@ class SACConfig:
         for name in ("twin", "separate_critics"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidParameterError(name, "SACConfig", "True or False", getattr(self, name))
-        check_online_config(self, "SACConfig")
+        super().__post_init__()
 
 
 def twin_min_target(reward: torch.Tensor, done: torch.Tensor, gamma: float, q_next: torch.Tensor,

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from guardopt.core.errors import check_in_range
-from guardopt.rl.online import OnlineAgent, _copy_frozen, check_online_config, trunk
+from guardopt.rl.online import OnlineAgent, OnlineConfig, _copy_frozen, trunk
 
 __all__ = ["STAC", "GaussianCritic", "STACConfig", "gaussian_nll", "pessimistic_target"]
 
@@ -40,7 +40,7 @@ RAW_STD_MIN = -5.0
 
 
 @dataclass(frozen=True)
-class STACConfig:
+class STACConfig(OnlineConfig):
     """Config of `STAC`.
 
     Args:
@@ -50,25 +50,13 @@ class STACConfig:
         layer_norm: LayerNorm in every hidden block (the paper's architecture).
         eval_samples: Evaluation action = mean of this many sampled actions.
         hidden, layers, lr, batch_size, gamma, tau, buffer_size, start_steps, updates_per_step,
-        init_alpha, target_entropy, log_every: As in `guardopt.rl.sac.SACConfig`.
+            init_alpha, target_entropy, log_every: As in `guardopt.rl.online.OnlineConfig` (inherited).
     """
 
     beta: float = 0.25
     dropout: float = 0.01
     layer_norm: bool = True
     eval_samples: int = 10
-    hidden: int = 64
-    layers: int = 2
-    lr: float = 3e-4
-    batch_size: int = 256
-    gamma: float = 0.99
-    tau: float = 0.005
-    buffer_size: int = 100_000
-    start_steps: int = 1000
-    updates_per_step: int = 1
-    init_alpha: float = 0.2
-    target_entropy: float | None = None
-    log_every: int = 1000
 
     def __post_init__(self) -> None:
         from guardopt.core.errors import InvalidParameterError, check_int
@@ -78,7 +66,7 @@ class STACConfig:
         if not isinstance(self.layer_norm, bool):
             raise InvalidParameterError("layer_norm", "STACConfig", "True or False", self.layer_norm)
         check_int(self.eval_samples, "eval_samples", "STACConfig", low=1, high=100_000)
-        check_online_config(self, "STACConfig")
+        super().__post_init__()
 
 
 def gaussian_nll(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
