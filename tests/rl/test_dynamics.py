@@ -1,13 +1,23 @@
 """The Gaussian dynamics ensemble: it learns a known noisy system, knows where it has no data,
-and rejects bad input with the library's own errors."""
+and meets the fail-closed contract (adversarial data, configs and inputs give a valid result or a
+GuardoptError naming the parameter)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from guardopt.core.errors import GuardoptError, InputDataError, InvalidParameterError
 from guardopt.rl.dynamics import DynamicsConfig, GaussianEnsemble
+from guardopt.testing.contracts import (
+    adversarial_arrays,
+    adversarial_floats,
+    adversarial_scalars,
+    assert_contract,
+    contract_settings,
+)
 
 NOISE = 0.05
 
@@ -91,3 +101,39 @@ def test_bad_input(model: GaussianEnsemble) -> None:
         GaussianEnsemble(DynamicsConfig(members=2, elites=1, hidden=8, max_epochs=2)).fit(bad)
     with pytest.raises(InputDataError, match="at least"):
         GaussianEnsemble(DynamicsConfig(members=2, elites=1, hidden=8)).fit(_data(2))
+
+
+# --- property-based contract --------------------------------------------------------------------
+
+_SMALL = GaussianEnsemble(DynamicsConfig(members=2, elites=1, hidden=8, max_epochs=2)).fit(_data(200), seed=0)
+
+
+def _finite_prediction(pred: object) -> bool:
+    arrays = [pred.next_obs_mean, pred.next_obs_std, pred.reward_mean, pred.reward_std]  # type: ignore[attr-defined]
+    return all(np.isfinite(a).all() for a in arrays) and bool((pred.next_obs_std > 0).all())  # type: ignore[attr-defined]
+
+
+@contract_settings()
+@given(adversarial_arrays(), adversarial_arrays())
+def test_predict_on_adversarial_inputs(obs, act):  # type: ignore[no-untyped-def]
+    out = assert_contract(_SMALL.predict, obs, act, names=("obs", "act"), check=_finite_prediction)
+    if out.ok:
+        assert out.result.next_obs_mean.shape[0] == 2
+
+
+@contract_settings()
+@given(st.sampled_from(["members", "elites", "hidden", "lr", "holdout", "weight_decay", "max_epochs"]),
+       st.one_of(adversarial_floats(), adversarial_scalars()))
+def test_config_on_adversarial_values(field, value):  # type: ignore[no-untyped-def]
+    assert_contract(DynamicsConfig, names=(field,), **{field: value})
+
+
+@contract_settings(scale=0.3)
+@given(st.sampled_from(["observations", "actions", "next_observations", "rewards"]), adversarial_arrays())
+def test_fit_on_adversarial_columns(key, arr):  # type: ignore[no-untyped-def]
+    data = _data(60)
+    data[key] = arr
+    model = GaussianEnsemble(DynamicsConfig(members=2, elites=1, hidden=4, max_epochs=1))
+    out = assert_contract(model.fit, data, names=(f"dataset[{key!r}]", "dataset"))
+    if out.ok:  # a column that validates gives a usable, finite model
+        assert np.all(np.isfinite(out.result.holdout_mse))
