@@ -115,6 +115,16 @@ class TinyCausalLM(nn.Module):
     def forward_cached(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None
                        ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
         """Logits of ``ids`` that follow the cached positions, and the extended cache (for sampling)."""
+        h, new_cache = self.hidden_cached(ids, cache)
+        return h @ self.tok.weight.T, new_cache
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """The final-LayerNorm hidden states ``(B, T, d_model)`` of ``ids`` (what score heads read)."""
+        return self.hidden_cached(ids, None)[0]
+
+    def hidden_cached(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None
+                      ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Hidden states of ``ids`` that follow the cached positions, and the extended cache."""
         if ids.ndim != 2:
             raise InputDataError(f"TinyCausalLM: 'ids' must have shape (B, T). Got {tuple(ids.shape)}.")
         start = 0 if cache is None else cache[0][0].shape[2]
@@ -127,7 +137,7 @@ class TinyCausalLM(nn.Module):
         for i, block in enumerate(self.blocks):
             h, kv = block(h, None if cache is None else cache[i])
             new_cache.append(kv)
-        return self.norm(h) @ self.tok.weight.T, new_cache
+        return self.norm(h), new_cache
 
 
 def pad_right(seqs: Sequence[Sequence[int]], pad_id: int = 0) -> torch.Tensor:
