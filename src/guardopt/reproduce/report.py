@@ -115,8 +115,9 @@ def _metric_tables(reproduction: Reproduction, results: Results) -> list[str]:
         for task in reproduction.tasks:
             row = []
             for method in methods:
-                vals = results.metric(metric, task, method)
-                row.append(_mean_se_text(list(vals)) + (f" (n={len(vals)})" if len(vals) else ""))
+                # n counts the cells that recorded the metric: a cell that skipped it stores NaN.
+                vals = [v for v in results.metric(metric, task, method) if not math.isnan(v)]
+                row.append(_mean_se_text(vals) + (f" (n={len(vals)})" if vals else ""))
             lines.append(f"| {_cell(task)} | " + " | ".join(row) + " |")
         lines.append("")
     return lines
