@@ -18,7 +18,7 @@ def test_core_families_do_not_import_torch() -> None:
 def test_offline_package_and_numpy_parts_import_torch_lazily() -> None:
     code = ("import guardopt.offline, guardopt.offline.bon, guardopt.offline.ensembles, "
             "guardopt.problems.offline_tasks, guardopt.problems.gold_reward; import sys; "
-            "from guardopt.offline import best_of_n, combine; "
+            "from guardopt.offline import best_of_n, combine, PPOConfig, ppo_optimize, ensemble_reward; "
             "assert 'torch' not in sys.modules, 'torch imported'; "
             "from guardopt.offline import IgniteConfig; assert 'torch' in sys.modules")
     res = _run(code)

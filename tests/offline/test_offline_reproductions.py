@@ -88,7 +88,7 @@ def _re_results(final: dict[str, float], rel_drop: dict[str, float], seeds: int 
 
     rng = np.random.default_rng(1)
     recs = []
-    for task in R.tasks:
+    for task in R.tasks[:2]:  # the best-of-n tasks (the PPO ones: tests/reproduce/test_reproduce_reward_ensembles.py)
         for seed in range(seeds):
             shared = 0.05 * rng.standard_normal()
             for m in R.methods:
@@ -132,9 +132,10 @@ def test_reward_ensembles_verdict_lines_and_negative_control() -> None:
 
     good = R.verdict(_re_results(GOOD_FINAL, GOOD_DROP))
     outcomes = [e.outcome for e in good.evidence]
-    # 2 noise levels × 2 guards × (eliminates, improves) pass; 70% and the two PPO claims are not
-    # testable here; the estimator check passes.
-    assert outcomes == [Outcome.PASS] * 8 + [Outcome.INCONCLUSIVE] * 3 + [Outcome.PASS]
+    # 2 noise levels × 2 guards × (eliminates, improves) pass; 70% is not testable here; these synthetic
+    # results hold no PPO cells, so the 24 PPO lines and the PPO budget line are INCONCLUSIVE; the
+    # estimator check passes.
+    assert outcomes == [Outcome.PASS] * 8 + [Outcome.INCONCLUSIVE] * 26 + [Outcome.PASS]
     assert good.status == Status.INCONCLUSIVE
     assert good.evidence[0].threshold == ELIMINATE_TOL and good.evidence[0].value < ELIMINATE_TOL
     # The improvement value is the lower bound of the paired gain of wco (0.9) over single (0.4).
@@ -181,12 +182,14 @@ def test_reward_ensembles_quick_scale_runs() -> None:
     recs = []
     for c in R.cells("quick"):
         r = R.run_cell(c)
+        recs.append(Record(c.task, c.method, c.seed, "done", r.metrics, r.curves))
+        if c.task not in R.tasks[:2]:
+            continue  # a PPO cell (tested in tests/reproduce/test_reproduce_reward_ensembles.py)
         gold = np.asarray(r.curves["gold"])
         assert r.metrics["gold_peak"] == pytest.approx(gold.max())
         assert r.metrics["drop_from_peak"] == pytest.approx(gold.max() - gold[-1])
         assert 0.0 <= r.metrics["rel_drop"] <= 1.0
-        recs.append(Record(c.task, c.method, c.seed, "done", r.metrics, r.curves))
     v = R.verdict(Results(recs, R.tasks, R.methods))
     # The estimator must agree with Monte Carlo (a real implementation check at any scale).
     assert v.evidence[-1].outcome is Outcome.PASS
-    assert [e.outcome for e in v.evidence[8:11]] == [Outcome.INCONCLUSIVE] * 3
+    assert v.evidence[8].outcome is Outcome.INCONCLUSIVE

@@ -6,7 +6,9 @@ Two guards against an optimizer exploiting where a learned model is wrong:
   (`SharpnessPenalty`, `Ignite`, `IgniteConfig`);
 - ensemble pessimism (Coste et al., ICLR 2024): score candidates by the worst case or the
   mean-minus-variance of an ensemble (`combine`, `RewardEnsemble`, `ensemble_score`), with
-  best-of-n selection estimated without bias (`best_of_n`).
+  best-of-n selection estimated without bias (`best_of_n`), and PPO of a Gaussian response policy
+  against a single or combined proxy reward with a KL penalty to the reference (`ppo_optimize`,
+  `PPOConfig`, `ensemble_reward`).
 
 Plus the offline MBO loop on `guardopt.problems.offline_tasks` tasks (`run_offline`, `OfflineConfig`)
 with the Grad, Grad-Mean, Grad-Min and COMs baselines.
@@ -57,6 +59,16 @@ _NAMES: dict[str, str] = {
     "RewardModelConfig": "reward_models",
     "RewardEnsemble": "reward_models",
     "train_reward_model": "reward_models",
+    # PPO against a (combined) proxy reward (numpy-only)
+    "PPOConfig": "ppo",
+    "PPOHistory": "ppo",
+    "PPOResult": "ppo",
+    "ensemble_reward": "ppo",
+    "gaussian_kl": "ppo",
+    "gaussian_log_prob": "ppo",
+    "ppo_clip_grad": "ppo",
+    "ppo_clip_loss": "ppo",
+    "ppo_optimize": "ppo",
 }
 
 __all__ = sorted(_NAMES)
