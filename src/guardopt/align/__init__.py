@@ -228,3 +228,60 @@ __all__ += [
     "calm_sft",
     "hint_token_count",
 ]
+
+# Safe RLHF(-V): PPO and PPO-Lagrangian, the image-conditioned wrapper, the multi-level guardrail.
+from guardopt.align.guardrail import (  # noqa: E402
+    SEVERITY_NAMES,
+    GuardrailConfig,
+    GuardrailResult,
+    SeverityClassifier,
+    filter_and_regenerate,
+    guarded_sample,
+    train_severity_classifier,
+)
+from guardopt.align.multimodal import (  # noqa: E402
+    ImagePrefixLM,
+    check_images,
+    image_score_model,
+    score_with_images,
+    train_image_score_model,
+)
+from guardopt.align.ppo import (  # noqa: E402
+    LagrangeMultiplier,
+    PPOConfig,
+    PPOLagConfig,
+    ValueModel,
+    critic_loss,
+    gae,
+    kl_shaped_rewards,
+    lagrange_step,
+    lagrangian_advantages,
+    ppo_actor_loss,
+    ppo_train,
+)
+
+__all__ += [
+    "SEVERITY_NAMES",
+    "GuardrailConfig",
+    "GuardrailResult",
+    "ImagePrefixLM",
+    "LagrangeMultiplier",
+    "PPOConfig",
+    "PPOLagConfig",
+    "SeverityClassifier",
+    "ValueModel",
+    "check_images",
+    "critic_loss",
+    "filter_and_regenerate",
+    "gae",
+    "guarded_sample",
+    "image_score_model",
+    "kl_shaped_rewards",
+    "lagrange_step",
+    "lagrangian_advantages",
+    "ppo_actor_loss",
+    "ppo_train",
+    "score_with_images",
+    "train_image_score_model",
+    "train_severity_classifier",
+]

@@ -1,0 +1,233 @@
+"""Image-conditioned tiny LMs: a feature vector through a linear projector into prefix embeddings.
+
+Safe RLHF-V (arXiv 2503.17682) aligns multimodal models whose policy, reward model and cost model all
+read the image. At CPU scale the "image" is a feature vector ``(d_image,)`` (no vision tower): a
+linear projector maps it to ``n_prefix`` embeddings that are placed before the text tokens, at the
+first positions of the position table, so every text token can attend to them. This exercises the
+multimodal path of the trainers (images bound per row, through sampling, log-probabilities, critics
+and scorers) without a vision model.
+
+The images of a batch are *bound* for the duration of a ``with model.conditioned(images):`` block,
+so the wrapped model keeps the ``model(ids) -> logits`` and ``forward_cached`` interfaces that
+`guardopt.align.model.sample` and `token_logps` use. Every forward pass checks that exactly one image
+is bound per row; a pass without images fails (an unconditioned call is a bug, never a silent zero image).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from guardopt.core.errors import InputDataError, check_int
+
+__all__ = ["ImagePrefixLM", "check_images", "image_score_model", "score_with_images", "train_image_score_model"]
+
+
+def check_images(images: Any, d_image: int, owner: str) -> torch.Tensor:
+    """``images`` as a finite float tensor ``(B, d_image)``, or an `InputDataError` naming ``owner``."""
+    if not isinstance(images, torch.Tensor):
+        try:
+            images = torch.as_tensor(images, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise InputDataError(f"{owner}: 'images' must be a (B, {d_image}) array of numbers.") from e
+    if images.ndim != 2 or images.shape[1] != d_image or images.shape[0] == 0:
+        raise InputDataError(f"{owner}: 'images' must have shape (B, {d_image}) with B ≥ 1. "
+                             f"Got {tuple(images.shape)} instead.")
+    images = images.float()
+    if not bool(torch.isfinite(images).all()):
+        raise InputDataError(f"{owner}: 'images' holds NaN or infinite values.")
+    return images
+
+
+class ImagePrefixLM(nn.Module):
+    """A `TinyCausalLM` that reads ``n_prefix`` projected image embeddings before its tokens.
+
+    Args:
+        lm: The language model (its modules are used, not copied).
+        d_image: Width of the image feature vector.
+        n_prefix: Prefix embeddings per image.
+        seed: Seed of the projector's initial weights.
+
+    ``config`` is the wrapped model's with ``max_len`` reduced by ``n_prefix`` (the room left for text).
+
+    Example:
+        >>> import torch
+        >>> from guardopt.align.model import TinyCausalLM, TinyLMConfig
+        >>> m = ImagePrefixLM(TinyCausalLM(TinyLMConfig(vocab_size=8, d_model=16, n_heads=2)), d_image=3)
+        >>> with m.conditioned(torch.zeros(2, 3)):
+        ...     tuple(m(torch.ones(2, 5, dtype=torch.long)).shape)
+        (2, 5, 8)
+    """
+
+    def __init__(self, lm: nn.Module, d_image: int = 8, n_prefix: int = 1, seed: int = 0) -> None:
+        super().__init__()
+        self.d_image = check_int(d_image, "d_image", "ImagePrefixLM", 1)
+        self.n_prefix = check_int(n_prefix, "n_prefix", "ImagePrefixLM", 1)
+        base: Any = lm
+        if self.n_prefix >= base.config.max_len - 1:
+            raise InputDataError(f"ImagePrefixLM: n_prefix={n_prefix} leaves no room under max_len="
+                                 f"{base.config.max_len}.")
+        self.lm = lm
+        self.config = dataclasses.replace(base.config, max_len=base.config.max_len - self.n_prefix)
+        d = int(base.config.d_model)
+        self.projector = nn.Linear(self.d_image, self.n_prefix * d)
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            # Unit-scale prefix embeddings, like a token embedding's after pre-training (a 0.02 init would keep
+            # the image invisible to a pre-trained LM for many steps).
+            self.projector.weight.copy_(torch.randn(self.projector.weight.shape, generator=gen) / self.d_image ** 0.5)
+            self.projector.bias.zero_()
+        self._images: torch.Tensor | None = None
+
+    @contextlib.contextmanager
+    def conditioned(self, images: Any) -> Iterator[ImagePrefixLM]:
+        """Bind one image per row ``(B, d_image)`` for the forward passes inside the block."""
+        imgs = check_images(images, self.d_image, "ImagePrefixLM.conditioned")
+        prev, self._images = self._images, imgs
+        try:
+            yield self
+        finally:
+            self._images = prev
+
+    def _prefix(self, B: int) -> torch.Tensor:
+        if self._images is None:
+            raise InputDataError("ImagePrefixLM: no images are bound; call the model inside "
+                                 "`with model.conditioned(images):`.")
+        if self._images.shape[0] != B:
+            raise InputDataError(f"ImagePrefixLM: {self._images.shape[0]} images are bound for a batch of {B} rows.")
+        lm: Any = self.lm
+        return self.projector(self._images).view(B, self.n_prefix, lm.config.d_model)
+
+    def _run(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None
+             ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        if ids.ndim != 2:
+            raise InputDataError(f"ImagePrefixLM: 'ids' must have shape (B, T). Got {tuple(ids.shape)} instead.")
+        lm: Any = self.lm
+        B, T = ids.shape
+        if cache is None:
+            if T > self.config.max_len:
+                raise InputDataError(f"ImagePrefixLM: sequences of {T} tokens exceed max_len={self.config.max_len}.")
+            h = torch.cat([self._prefix(B), lm.tok(ids)], dim=1)
+            h = h + lm.pos(torch.arange(self.n_prefix + T, device=ids.device))[None]
+        else:
+            start = cache[0][0].shape[2]
+            if start + T > lm.config.max_len:
+                raise InputDataError(f"ImagePrefixLM: sequences of {start + T - self.n_prefix} tokens exceed "
+                                     f"max_len={self.config.max_len}.")
+            h = lm.tok(ids) + lm.pos(torch.arange(start, start + T, device=ids.device))[None]
+        new_cache = []
+        for i, block in enumerate(lm.blocks):
+            h, kv = block(h, None if cache is None else cache[i])
+            new_cache.append(kv)
+        h = lm.norm(h)
+        return (h[:, self.n_prefix:] if cache is None else h), new_cache
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """Final hidden states ``(B, T, D)`` of the text positions (the prefix positions dropped)."""
+        return self._run(ids, None)[0]
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Next-token logits ``(B, T, V)`` of the text positions, given the bound images."""
+        return self.forward_cached(ids, None)[0]
+
+    def forward_cached(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None
+                       ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Logits of ``ids`` after the cached positions (the first call puts the image prefix in the cache)."""
+        h, new_cache = self._run(ids, cache)
+        lm: Any = self.lm
+        return h @ lm.tok.weight.T, new_cache
+
+
+# --------------------------------------------------------------------------------------------------
+# Image-conditioned reward and cost models
+# --------------------------------------------------------------------------------------------------
+
+
+def image_score_model(policy: ImagePrefixLM, n_outputs: int = 1, seed: int = 0) -> Any:
+    """A `guardopt.align.score_models.ScoreModel` whose backbone is a copy of an image-conditioned policy.
+
+    The copy keeps the policy's language model and projector (Safe RLHF-V initializes its reward and
+    cost models from the SFT model); only the head is new. Score it inside
+    ``with model.backbone.conditioned(images):``.
+    """
+    import copy
+
+    from guardopt.align.score_models import ScoreModel
+
+    if not isinstance(policy, ImagePrefixLM):
+        raise InputDataError(f"image_score_model: 'policy' must be an ImagePrefixLM. Got {type(policy).__name__}.")
+    lm: Any = policy.lm
+    model = ScoreModel(lm.config, n_outputs, seed)
+    model.backbone = copy.deepcopy(policy)  # type: ignore[assignment]
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return model
+
+
+def score_with_images(model: Any, prefixes: Any, completions: Any, images: Any) -> torch.Tensor:
+    """`guardopt.align.score_models.score_completions` with one image per sequence bound to the backbone."""
+    from guardopt.align.score_models import score_completions
+
+    imgs = check_images(images, model.backbone.d_image, "score_with_images")
+    if imgs.shape[0] != len(prefixes):
+        raise InputDataError(f"score_with_images: {imgs.shape[0]} images for {len(prefixes)} sequences.")
+    with model.backbone.conditioned(imgs):
+        out: torch.Tensor = score_completions(model, prefixes, completions, batch_size=max(1, len(prefixes)))
+    return out
+
+
+def train_image_score_model(model: Any, kind: str, pairs: Any, images: Any, encode: Any, word_ids: Any,
+                            config: Any, seed: int, unsafe_from: int = 1) -> Any:
+    """Fit an image-conditioned reward (``kind="reward"``, Bradley–Terry on ``helpful_winner``) or cost model
+    (``kind="cost"``, `cost_model_loss` on ``safer_winner`` and the severities) on `SafetyPreference` s.
+
+    The losses are `guardopt.align.score_models`' own; only the minibatch loop differs (it binds each
+    pair's image, ``images (N, d_image)``, around the forward passes).
+    """
+    from guardopt.align.score_models import bradley_terry_loss, cost_model_loss
+    from guardopt.align.trainers import TrainLog, _step
+    from guardopt.core.errors import check_choice
+
+    check_choice(kind, "kind", "train_image_score_model", ("reward", "cost"))
+    imgs = check_images(images, model.backbone.d_image, "train_image_score_model")
+    if imgs.shape[0] != len(pairs) or not pairs:
+        raise InputDataError("train_image_score_model: one image per pair is needed (and at least one pair).")
+    from guardopt.align.model import pad_right
+
+    pre = [encode(p.prompt) for p in pairs]
+    sa = [list(q) + word_ids(p.a) for q, p in zip(pre, pairs)]
+    sb = [list(q) + word_ids(p.b) for q, p in zip(pre, pairs)]
+    a_ids, b_ids = pad_right(sa), pad_right(sb)
+    a_len, b_len = torch.tensor([len(x) for x in sa]), torch.tensor([len(x) for x in sb])
+    b_helps = torch.tensor([p.helpful_winner == 1 for p in pairs])
+    a_safer = torch.tensor([p.safer_winner == 0 for p in pairs])
+    a_unsafe = torch.tensor([p.severity_a >= unsafe_from for p in pairs])
+    b_unsafe = torch.tensor([p.severity_b >= unsafe_from for p in pairs])
+    gen = torch.Generator().manual_seed(int(seed))
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    log = TrainLog()
+    model.train()
+    step = 0
+    for _ in range(config.epochs):
+        order = torch.randperm(len(pairs), generator=gen).tolist()
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i: i + config.batch_size]
+            with model.backbone.conditioned(imgs[idx]):
+                s_a, s_b = model(a_ids[idx], a_len[idx]), model(b_ids[idx], b_len[idx])
+                if kind == "reward":
+                    w = b_helps[idx]
+                    loss = bradley_terry_loss(torch.where(w, s_b, s_a), torch.where(w, s_a, s_b))
+                else:
+                    s = a_safer[idx]
+                    loss = cost_model_loss(torch.where(s, s_b, s_a), torch.where(s, s_a, s_b),
+                                           torch.where(s, b_unsafe[idx], a_unsafe[idx]),
+                                           torch.where(s, a_unsafe[idx], b_unsafe[idx]))
+                step += 1
+                log.rows.append({"step": float(step), "loss": _step(model, opt, loss, config.grad_clip)})
+    model.eval()
+    return log
