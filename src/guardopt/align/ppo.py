@@ -1,7 +1,8 @@
 """PPO and PPO-Lagrangian for tiny causal LMs, with separate reward and cost critics (Safe RLHF-V).
 
-Papers: "Safe RLHF-V: Safe Reinforcement Learning from Multi-modal Human Feedback" (Ji et al., arXiv
-2503.17682) and its text predecessor "Safe RLHF" (Dai et al., arXiv 2310.12773). The objective is
+Papers: "Safe RLHF-V: Safe Reinforcement Learning from Human Feedback in Multimodal Large Language
+Models" (Ji et al., arXiv 2503.17682) and its text predecessor "Safe RLHF" (Dai et al., arXiv
+2310.12773). The objective is
 ``max_θ min_{λ≥0} E[R] − λ·(E[C] − d)`` with a reward model R (helpfulness) and a cost model C
 (harm, C > 0 on unsafe responses). TRL no longer ships PPO, so it is written here on the interfaces
 of `guardopt.align.model` (``model(ids) -> logits``) and reuses the helpers of

@@ -1,7 +1,7 @@
 """Reproduction ``safe-rlhf``: PPO-Lagrangian with reward and cost models, a "V" variant and a multi-level guardrail.
 
-Paper: "Safe RLHF-V: Safe Reinforcement Learning from Multi-modal Human Feedback" (Ji et al., arXiv
-2503.17682). The abstract's claims, as stated: (a) applying the guard model for five rounds of
+Paper: "Safe RLHF-V: Safe Reinforcement Learning from Human Feedback in Multimodal Large Language
+Models" (Ji et al., arXiv 2503.17682). The abstract's claims, as stated: (a) applying the guard model for five rounds of
 filtering and regeneration improves the precursor model's safety (by 40.9% on average); (b) Safe
 RLHF improves **both** the helpfulness and the safety of the model it fine-tunes (Safe RLHF-V: safety
 +34.2%, helpfulness +34.3%). Beside them, the acceptance checks of this library's constrained-alignment
@@ -689,8 +689,10 @@ def verdict(results: Results) -> Verdict:
                        f"true image {np.nanmean(t):.3f} vs shuffled {np.nanmean(sh):.3f}; " + e.detail))
     ev.append(equal_budget("every PPO arm sampled the same number of completions",
                            np.concatenate([results.metric("generations", TASK, m) for m in PPO_ARMS])))
-    return Verdict.from_evidence(ev, summary=("Safe RLHF-V's abstract claims and the constrained-alignment "
-                                              "acceptance checks, on SafeSteps with severity costs."))
+    n_ok = sum(e.counts_as_pass for e in ev)
+    return Verdict.from_evidence(ev, summary=(f"{n_ok} of {len(ev)} checks passed: Safe RLHF-V's abstract claims and "
+                                              "the constrained-alignment acceptance checks, on SafeSteps with "
+                                              "severity costs"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -861,7 +863,8 @@ helpfulness over all prompts.
 
 REPRODUCTION = Reproduction(
     name="safe-rlhf",
-    paper=Paper(title="Safe RLHF-V: Safe Reinforcement Learning from Multi-modal Human Feedback", year=2025,
+    paper=Paper(title=("Safe RLHF-V: Safe Reinforcement Learning from Human Feedback in Multimodal Large "
+                       "Language Models"), year=2025,
                 url="https://arxiv.org/abs/2503.17682"),
     claim=("Five rounds of filtering and regeneration with the multi-level guard model improve the precursor "
            "model's safety (by 40.9% on average), and Safe RLHF — PPO-Lagrangian with separate reward and cost "
