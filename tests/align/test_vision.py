@@ -147,3 +147,25 @@ def test_bad_inputs_get_the_library_errors(encoder: DualEncoder, few_shot) -> No
 def test_configs_are_validated_on_creation(make, param: str) -> None:
     with pytest.raises(InvalidParameterError, match=f"'{param}' parameter"):
         make()
+
+
+def test_on_epoch_sees_the_model_that_a_shorter_run_returns(encoder: DualEncoder, few_shot) -> None:
+    # Constant learning rate, batch order drawn per epoch: epoch e of a long run is the e-epoch run,
+    # so the reproduction's search over epochs can read every epoch count off one run.
+    x, tok = torch.from_numpy(few_shot.images[:6]), torch.from_numpy(tokenize(few_shot.prompts))
+
+    def total(m: torch.nn.Module) -> float:
+        with torch.no_grad():
+            return float(m.logits(x, tok).sum())  # type: ignore[operator]
+
+    seen: list[float] = []
+    cfg3 = LoRATuningConfig(rank=2, alpha=4, lr=3e-2, epochs=3, batch_size=8)
+    tune(encoder, few_shot.images, few_shot.labels, few_shot.prompts, cfg3, seed=4,
+         on_epoch=lambda e, m: seen.append(total(m)))
+    assert len(seen) == 3
+    cfg2 = LoRATuningConfig(rank=2, alpha=4, lr=3e-2, epochs=2, batch_size=8)
+    short = tune(encoder, few_shot.images, few_shot.labels, few_shot.prompts, cfg2, seed=4)
+    assert total(short) == pytest.approx(seen[1], rel=1e-5, abs=1e-5)
+    assert seen[2] != pytest.approx(seen[1], rel=1e-6)  # the third epoch moved the adapters
+    with pytest.raises(InvalidParameterError, match="on_epoch"):
+        tune(encoder, few_shot.images, few_shot.labels, few_shot.prompts, cfg2, seed=4, on_epoch=3)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ import pytest
 from guardopt.core.errors import GuardoptError, InvalidParameterError
 from guardopt.problems.shapes_clip import (
     COLOURS,
+    PRETRAIN_DOMAIN,
     SHAPES,
     SHIFT_TEXTURES,
     SOURCE_TEXTURES,
@@ -17,6 +18,7 @@ from guardopt.problems.shapes_clip import (
     ShapesTextures,
     caption,
     class_prompt,
+    confusion_partner,
     parse_caption,
     pretraining_pairs,
     render,
@@ -116,3 +118,63 @@ def test_bad_input_gets_the_library_error(bad) -> None:
 def test_error_names_the_parameter() -> None:
     with pytest.raises(InvalidParameterError, match="'noise' parameter of Domain"):
         Domain(noise=float("nan"))
+
+
+def test_base_validation_holds_base_classes_only_and_differs_from_the_shots() -> None:
+    d = ShapesCLIP(2)
+    val = d.base_validation(5, seed=9)
+    fs = d.few_shot(5, seed=1)
+    assert val.prompts == fs.prompts and val.classes == fs.classes  # the base classes, same order
+    assert {tuple(c.split()) for c in val.classes} == set(d.base_classes)
+    assert not {tuple(c.split()) for c in val.classes} & set(d.novel_classes)
+    assert np.array_equal(np.bincount(val.labels, minlength=20), np.full(20, 5))
+    assert not np.array_equal(val.images, fs.images)
+
+
+def test_pretraining_defaults_draw_templates_uniformly_as_before() -> None:
+    # With the knobs at their defaults the pairs are the uniform-template draw of the first version.
+    images, caps = pretraining_pairs(40, seed=3)
+    rng = np.random.default_rng(3)
+    s, c, t = rng.integers(0, 8, 40), rng.integers(0, 5, 40), rng.integers(0, 4, 40)
+    tpl = rng.integers(0, 7, 40)
+    colours = list(COLOURS)
+    assert caps == [caption(colours[ci], SHAPES[si], TEXTURES[ti], int(k)) for si, ci, ti, k in zip(s, c, t, tpl)]
+    assert np.array_equal(images, render(s, c, t, int(rng.integers(2**31)), PRETRAIN_DOMAIN))
+
+
+def test_colour_rate_and_colour_noise_do_what_they_say() -> None:
+    n = 2000
+    _, always = pretraining_pairs(n, seed=5, colour_rate=1.0)
+    _, never = pretraining_pairs(n, seed=5, colour_rate=0.0)
+    assert all("colour" in parse_caption(x) for x in always)
+    assert not any("colour" in parse_caption(x) for x in never)
+    clean_images, clean = pretraining_pairs(n, seed=5, colour_rate=1.0, colour_noise=0.0)
+    noisy_images, noisy = pretraining_pairs(n, seed=5, colour_rate=1.0, colour_noise=0.4)
+    all_images, flipped = pretraining_pairs(n, seed=5, colour_rate=1.0, colour_noise=1.0)
+    # the noise changes words, never pixels; a flipped caption names the confusion partner, nothing else
+    assert np.array_equal(clean_images, noisy_images) and np.array_equal(clean_images, all_images)
+    true = [parse_caption(x)["colour"] for x in clean]
+    assert [parse_caption(x)["colour"] for x in flipped] == [confusion_partner(c) for c in true]
+    named = [parse_caption(x)["colour"] for x in noisy]
+    share = np.mean([a != b for a, b in zip(named, true)])
+    assert 0.37 < share < 0.43  # 0.4 ± 3 standard errors (0.011) at n = 2000
+    assert all(a in (b, confusion_partner(b)) for a, b in zip(named, true))
+    assert [parse_caption(x)["shape"] for x in noisy] == [parse_caption(x)["shape"] for x in clean]
+
+
+def test_confusion_partner_is_a_cycle_over_every_colour() -> None:
+    seen, c = [], "red"
+    for _ in COLOURS:
+        seen.append(c)
+        c = confusion_partner(c)
+    assert c == "red" and sorted(seen) == sorted(COLOURS)
+    assert confusion_partner("red") == "green"
+    with pytest.raises(InvalidParameterError, match="'colour' parameter of confusion_partner"):
+        confusion_partner("pink")
+
+
+@pytest.mark.parametrize("kwargs", [{"colour_noise": 1.5}, {"colour_noise": float("nan")}, {"colour_rate": -0.1},
+                                    {"colour_rate": float("inf")}])
+def test_caption_knobs_are_validated(kwargs) -> None:
+    with pytest.raises(GuardoptError):
+        pretraining_pairs(10, seed=0, **kwargs)

@@ -18,7 +18,13 @@ Three labelled views mirror the paper's three generalization tests:
 
 Pre-training pairs (`pretraining_pairs`) draw every attribute from every value (the analogue of
 CLIP's web data, which covers all these concepts) in a cleaner rendering than the downstream data
-(`Domain`), so a pre-trained encoder is good but not perfect zero-shot and few-shot tuning helps.
+(`Domain`). Two caption knobs calibrate how much a few labelled shots can add to zero-shot transfer:
+``colour_rate`` (how often a caption names the colour at all) and ``colour_noise`` (how often a
+colour-naming caption names the colour's fixed `confusion_partner` instead: systematically noisy
+alt-text about the attribute that separates the (colour, shape) classes). With noisy colour words
+the zero-shot encoder is well above chance but far below a few-shot-tuned one, which is CLIP's
+situation on fine-grained targets. ``ShapesCLIP.base_validation`` is a held-out split of the base
+classes for choosing hyper-parameters without seeing a novel class.
 
 Captions come from a small grammar (`caption`) whose words are `VOCAB`; `parse_caption` reads the
 attributes back. Numpy only; every function takes an explicit seed.
@@ -35,7 +41,9 @@ from guardopt.core.errors import InvalidParameterError, check_in_range, check_in
 
 __all__ = [
     "COLOURS",
+    "DOWNSTREAM_DOMAIN",
     "IMAGE_SIZE",
+    "PRETRAIN_DOMAIN",
     "SHAPES",
     "SHIFT_TEXTURES",
     "SOURCE_TEXTURES",
@@ -47,6 +55,7 @@ __all__ = [
     "ShapesTextures",
     "caption",
     "class_prompt",
+    "confusion_partner",
     "parse_caption",
     "pretraining_pairs",
     "render",
@@ -76,6 +85,9 @@ _TEMPLATES: tuple[str, ...] = (
     "a photo of a {t} {s}",
     "a {t} {s}",
 )
+#: The templates that name the colour, and those that name shape and texture only.
+_COLOUR_TEMPLATES = np.array([i for i, t in enumerate(_TEMPLATES) if "{c}" in t])
+_PLAIN_TEMPLATES = np.array([i for i, t in enumerate(_TEMPLATES) if "{c}" not in t])
 _FILLER = ("a", "photo", "of", "that", "is", "with", "texture")
 #: Token 0 pads; the rest are the grammar's words.
 VOCAB: tuple[str, ...] = ("<pad>", *_FILLER, *COLOURS, *SHAPES, *TEXTURES)
@@ -243,20 +255,54 @@ def tokenize(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def pretraining_pairs(n: int, seed: int, domain: Domain = PRETRAIN_DOMAIN) -> tuple[np.ndarray, list[str]]:
-    """``n`` image–caption pairs over every shape, colour and texture, with a random template each.
+def pretraining_pairs(n: int, seed: int, domain: Domain = PRETRAIN_DOMAIN, colour_rate: float | None = None,
+                      colour_noise: float = 0.0) -> tuple[np.ndarray, list[str]]:
+    """``n`` image–caption pairs over every shape, colour and texture.
+
+    Args:
+        n: Number of pairs.
+        seed: Seed of the attributes, the templates, the caption noise and the rendering.
+        domain: The rendering of the pre-training images.
+        colour_rate: Probability that a caption uses a template that names the colour (the other
+            templates name shape and texture only). ``None`` draws the template uniformly from the
+            grammar (5 of its 7 templates name the colour).
+        colour_noise: Probability that a colour-naming caption names the image's *confusion partner*
+            (`confusion_partner`) instead of its colour: systematically noisy alt-text. 0 is clean.
 
     Returns ``(images (n, 3, 16, 16) float32, captions)``.
     """
     n = check_int(n, "n", "pretraining_pairs", 1)
+    if colour_rate is not None:
+        colour_rate = check_in_range(colour_rate, "colour_rate", "pretraining_pairs", 0.0, 1.0,
+                                     low_open=False, high_open=False)
+    colour_noise = check_in_range(colour_noise, "colour_noise", "pretraining_pairs", 0.0, 1.0,
+                                  low_open=False, high_open=False)
     rng = np.random.default_rng(seed)
     s = rng.integers(0, len(SHAPES), n)
     c = rng.integers(0, len(COLOURS), n)
     t = rng.integers(0, len(TEXTURES), n)
     tpl = rng.integers(0, len(_TEMPLATES), n)
+    image_seed = int(rng.integers(2**31))
+    # The caption knobs draw from their own stream, so that the defaults give exactly the pairs they always did.
+    knobs = np.random.default_rng([seed, 13])
+    if colour_rate is not None:
+        names = knobs.random(n) < colour_rate
+        tpl = np.where(names, knobs.choice(_COLOUR_TEMPLATES, n), knobs.choice(_PLAIN_TEMPLATES, n))
+    named = c.copy()
+    if colour_noise > 0.0:
+        flip = knobs.random(n) < colour_noise
+        named = np.where(flip, (c + 1) % len(COLOURS), c)
     colours = list(COLOURS)
-    caps = [caption(colours[ci], SHAPES[si], TEXTURES[ti], int(k)) for si, ci, ti, k in zip(s, c, t, tpl)]
-    return render(s, c, t, int(rng.integers(2**31)), domain), caps
+    caps = [caption(colours[ni], SHAPES[si], TEXTURES[ti], int(k)) for si, ni, ti, k in zip(s, named, t, tpl)]
+    return render(s, c, t, image_seed, domain), caps
+
+
+def confusion_partner(colour: str) -> str:
+    """The colour that noisy pre-training captions name instead of ``colour`` (the next one in `COLOURS`)."""
+    colours = list(COLOURS)
+    if colour not in colours:
+        raise InvalidParameterError("colour", "confusion_partner", f"one of {colours}", colour)
+    return colours[(colours.index(colour) + 1) % len(colours)]
 
 
 @dataclass(frozen=True)
@@ -346,6 +392,14 @@ class ShapesCLIP:
     def novel_test(self, per_class: int, seed: int) -> LabelledImages:
         """Test images of the novel classes (source textures), classified among the novel classes only."""
         return self._view(self.novel_classes, per_class, SOURCE_TEXTURES, seed)
+
+    def base_validation(self, per_class: int, seed: int) -> LabelledImages:
+        """Held-out images of the base classes (source textures) for choosing hyper-parameters.
+
+        The base-to-novel protocol never shows a novel class before the test: knobs are scored on
+        these images (base classes only, drawn with their own seed, so disjoint from the shots).
+        """
+        return self._view(self.base_classes, per_class, SOURCE_TEXTURES, seed)
 
     def shifted(self, per_class: int, seed: int) -> LabelledImages:
         """The base classes rendered with the textures tuning never sees (`SHIFT_TEXTURES`)."""

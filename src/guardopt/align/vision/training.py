@@ -14,7 +14,7 @@ peft is imported inside `add_lora` only (``pip install guardopt[vision]``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -156,7 +156,8 @@ def add_lora(model: DualEncoder, rank: int, alpha: int) -> torch.nn.Module:
 
 
 def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
-         config: LoRATuningConfig, seed: int) -> torch.nn.Module:
+         config: LoRATuningConfig, seed: int,
+         on_epoch: Callable[[int, torch.nn.Module], None] | None = None) -> torch.nn.Module:
     """Few-shot LoRA tuning of a copy of ``model``; plain AdamW, or GLAD when ``config`` is a `GLADTuningConfig`.
 
     Args:
@@ -165,10 +166,15 @@ def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
         prompts: One prompt per tuning class.
         config: `LoRATuningConfig` (plain LoRA) or `GLADTuningConfig` (LoRA + GLAD).
         seed: Seed of the LoRA initialization (shared by arms tuned with the same seed) and the batch order.
+        on_epoch: Called as ``on_epoch(e, model)`` after epoch ``e`` (1-based), model in eval mode; the
+            learning rate is constant, so the model after epoch ``e`` is the one ``epochs = e`` returns
+            (hyper-parameter search over ``epochs`` can read every value off one run).
 
     Returns:
         The tuned peft model (callable like the encoder: ``.logits``, ``.encode_image``, ...).
     """
+    if on_epoch is not None and not callable(on_epoch):
+        raise InvalidParameterError("on_epoch", "tune", "a callable (epoch, model) or None", on_epoch)
     if not isinstance(config, LoRATuningConfig):
         raise InvalidParameterError("config", "tune", "a LoRATuningConfig or GLADTuningConfig",
                                     type(config).__name__)
@@ -188,7 +194,7 @@ def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
     n = x.shape[0]
     bs = min(config.batch_size, n)
     peft_model.train()
-    for _ in range(config.epochs):
+    for epoch in range(1, config.epochs + 1):
         order = torch.randperm(n, generator=gen)
         for start in range(0, n - bs + 1, bs):
             idx = order[start:start + bs]
@@ -207,5 +213,9 @@ def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
                 if not torch.isfinite(loss):
                     raise InputDataError("tune: the loss is not finite")
                 base.step()
+        if on_epoch is not None:
+            peft_model.eval()
+            on_epoch(epoch, peft_model)
+            peft_model.train()
     peft_model.eval()
     return peft_model
