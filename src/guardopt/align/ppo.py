@@ -176,7 +176,9 @@ def lagrangian_advantages(reward_adv: torch.Tensor, cost_adv: torch.Tensor, lam:
         raise InputDataError("lagrangian_advantages: 'reward_adv' and 'cost_adv' must share one shape.")
     _finite("lagrangian_advantages", reward_adv=reward_adv, cost_adv=cost_adv)
     lam = check_in_range(lam, "lam", "lagrangian_advantages", 0.0, low_open=False)
-    return (reward_adv - lam * cost_adv) / (1.0 + lam)
+    # The two weights are formed in double precision: λ itself may not fit the tensors' float32
+    # (λ = 1e308 would become inf, and inf · 0 is NaN), while 1/(1+λ) and λ/(1+λ) always lie in [0, 1].
+    return reward_adv * (1.0 / (1.0 + lam)) - cost_adv * (lam / (1.0 + lam))
 
 
 def _masked_mean(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
