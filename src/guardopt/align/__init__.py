@@ -228,3 +228,34 @@ __all__ += [
     "calm_sft",
     "hint_token_count",
 ]
+
+# HC-RLHF (pessimistic cost bound in training, then the high-confidence safety test).
+from guardopt.align.hc_rlhf import (  # noqa: E402
+    HCRLHFConfig,
+    HCRLHFResult,
+    PolicyNotReleasedError,
+    Scorer,
+    cost_upper_bound,
+    dual_update,
+    hc_rlhf,
+    hc_rlhf_train,
+    pessimism_coefficient,
+    pessimistic_costs,
+    reinforce_loo_loss,
+    safety_test_policy,
+)
+
+__all__ += [
+    "HCRLHFConfig",
+    "HCRLHFResult",
+    "PolicyNotReleasedError",
+    "Scorer",
+    "cost_upper_bound",
+    "dual_update",
+    "hc_rlhf",
+    "hc_rlhf_train",
+    "pessimism_coefficient",
+    "pessimistic_costs",
+    "reinforce_loo_loss",
+    "safety_test_policy",
+]
