@@ -285,3 +285,57 @@ __all__ += [
     "train_image_score_model",
     "train_severity_classifier",
 ]
+
+# HC-RLHF (pessimistic cost bound in training, then the high-confidence safety test).
+from guardopt.align.hc_rlhf import (  # noqa: E402
+    HCRLHFConfig,
+    HCRLHFResult,
+    PolicyNotReleasedError,
+    Scorer,
+    cost_upper_bound,
+    dual_update,
+    hc_rlhf,
+    hc_rlhf_train,
+    pessimism_coefficient,
+    pessimistic_costs,
+    reinforce_loo_loss,
+    safety_test_policy,
+)
+
+__all__ += [
+    "HCRLHFConfig",
+    "HCRLHFResult",
+    "PolicyNotReleasedError",
+    "Scorer",
+    "cost_upper_bound",
+    "dual_update",
+    "hc_rlhf",
+    "hc_rlhf_train",
+    "pessimism_coefficient",
+    "pessimistic_costs",
+    "reinforce_loo_loss",
+    "safety_test_policy",
+]
+
+# Reward, cost and moderation models (Bradley–Terry, Safe RLHF's cost loss, severity classifiers).
+from guardopt.align.score_models import (  # noqa: E402
+    ScoreModel,
+    ScoreTrainConfig,
+    bradley_terry_loss,
+    cost_model_loss,
+    score_completions,
+    train_classifier,
+    train_cost_model,
+    train_reward_model,
+)
+
+__all__ += [
+    "ScoreModel",
+    "ScoreTrainConfig",
+    "bradley_terry_loss",
+    "cost_model_loss",
+    "score_completions",
+    "train_classifier",
+    "train_cost_model",
+    "train_reward_model",
+]
