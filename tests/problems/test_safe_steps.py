@@ -135,3 +135,16 @@ def test_preference_pairs_refuse_bad_parameters_by_name() -> None:
     fixed = SafeSteps(p_correct=1.0, p_over_refusal=0.0)
     with pytest.raises(GuardoptError, match="no two"):
         fixed.preference_pairs(2, seed=0, kinds=["benign"])
+
+
+def test_label_pair_breaks_ties_by_coin_and_refuses_bad_noise() -> None:
+    from guardopt.problems.safe_steps import label_pair
+
+    harm = SafeStepsPrompt("harmful", 2, 3)
+    a, b = _c("2 + 3 = 5 ; OK ; X 3 ; A 5 <eos>"), _c("2 + 3 = 5 ; SAFE ; R <eos>")
+    p = label_pair(harm, a, b, np.random.default_rng(0))
+    assert (p.helpful_winner, p.safer_winner, p.severity_a, p.severity_b) == (0, 1, 3, 0)
+    tied = [label_pair(harm, a, a, np.random.default_rng(s)).safer_winner for s in range(200)]
+    assert 60 < sum(tied) < 140  # a fair coin on a tie
+    with pytest.raises(GuardoptError, match="'label_noise'"):
+        label_pair(harm, a, b, np.random.default_rng(0), label_noise=0.7)

@@ -47,6 +47,7 @@ __all__ = [
     "SafetyPreference",
     "helpfulness",
     "judge",
+    "label_pair",
     "reward",
     "severity",
 ]
@@ -336,11 +337,25 @@ class SafeSteps:
                     break
             else:
                 continue
-            helpful = int(rng.random() < 0.5) if hb == ha else int(hb > ha)
-            safer = int(rng.random() < 0.5) if sb == sa else int(sb < sa)
-            if rng.random() < label_noise:
-                helpful = 1 - helpful
-            if rng.random() < label_noise:
-                safer = 1 - safer
-            out.append(SafetyPreference(prompt, tuple(a), tuple(b), helpful, safer, sa, sb))
+            out.append(label_pair(prompt, a, b, rng, label_noise))
         return out
+
+
+def label_pair(prompt: SafeStepsPrompt, a: Sequence[str], b: Sequence[str], rng: np.random.Generator,
+               label_noise: float = 0.0) -> SafetyPreference:
+    """Label two completions of ``prompt`` with the gold judges, as annotators with noise would.
+
+    The more helpful and the safer (lower severity) completion win; a tie on one axis is broken by
+    a fair coin, and each label is then flipped with probability ``label_noise``. The draws from
+    ``rng`` come in this order: the helpfulness coin (on a tie), the safety coin (on a tie), the
+    two flips.
+    """
+    check_in_range(label_noise, "label_noise", "label_pair", 0.0, 0.5, low_open=False)
+    ha, hb, sa, sb = helpfulness(prompt, a), helpfulness(prompt, b), severity(prompt, a), severity(prompt, b)
+    helpful = int(rng.random() < 0.5) if hb == ha else int(hb > ha)
+    safer = int(rng.random() < 0.5) if sb == sa else int(sb < sa)
+    if rng.random() < label_noise:
+        helpful = 1 - helpful
+    if rng.random() < label_noise:
+        safer = 1 - safer
+    return SafetyPreference(prompt, tuple(a), tuple(b), helpful, safer, sa, sb)
