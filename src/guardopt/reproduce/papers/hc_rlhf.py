@@ -41,6 +41,20 @@ numbers, so differences are paired):
   the always-refuse policy: cost 0, the helpfulness of an explained refusal on every prompt).
 * ``lagrangian``: the same trainer with the mean constraint (k = 0), returned without a test (Safe
   RLHF's mean-constrained Lagrangian, with HC-RLHF's REINFORCE primal so that only the constraint differs).
+* ``ppo-lagrangian``: Safe RLHF's PPO-Lagrangian (`guardopt.align.ppo.ppo_train` with a `PPOLagConfig`),
+  the previous method HC-RLHF builds on: the mean constraint with limit τ on the same cost (the
+  cost-model decision), text Safe RLHF's multiplier (λ_init = 1, λ lr from {0.01 (Safe RLHF's), 1.0}
+  by tuning, λ_max = 10⁶ as a numerical ceiling, not a budget bound), `PPOConfig`'s Safe RLHF
+  defaults otherwise (clip ε 0.2, β_KL 0.02, GAE λ 0.95, one epoch, one minibatch, gradient clip 1),
+  reward and cost critics (`ValueModel`) copied from the base policy (Safe RLHF copies them from the
+  reward and cost models; here, as in the ``safe-rlhf`` reproduction, from the policy). The same
+  base, reward and cost models and training prompts as the other arms, and as many sampled
+  completions: 20 updates of 128 prompts × 1 completion against 20 updates of 64 prompts × 2.
+  Returned as trained (no safety test decides it); evaluated like ``lagrangian``. At full scale
+  no grid setting met τ on the tuning seed within the 20 updates, so the tuning rule chose the most
+  helpful one, λ lr 0.01 (λ ends at 1.05–1.07); the returned policies had true cost above τ on
+  20/20 seeds (mean 0.496, against the base's ≈ 0.30; gold helpfulness 0.840), and HC-RLHF was
+  more harmless (paired gain 0.436) and less helpful (−0.368) than it.
 * ``hc-rlhf-corpus-cm`` (full scale only, a sensitivity arm outside the verdict): HC-RLHF with reward
   and cost models trained on corpus pairs only (as many pairs), the choice the on-policy pairs replaced.
 
@@ -54,7 +68,10 @@ How the verdict follows the rules of ``docs/reproduce.md``:
    helpfulness gap between always-refuse and the Lagrangian (paired over the seeds where HC-RLHF
    returned a policy, `paired_gain` of (HC − AR) − 0.5·(Lag − AR) > 0); (f) the abstract's "improve
    harmlessness and helpfulness compared to previous methods": paired gains in the deployed policy's
-   harmlessness (1 − true cost) and gold helpfulness over the Lagrangian, each with its interval.
+   harmlessness (1 − true cost) and gold helpfulness over the Lagrangian, each with its interval;
+   (g) the same contrast as (c) for Safe RLHF's PPO-Lagrangian (rate ≥ 0.2, lower bound) and (h) the
+   two paired gains of (f) against PPO-Lagrangian, the previous method itself. (g) and (h) come after
+   the equal-budget line, which covers every arm.
 2. *The paper's settings*: δ = 0.1, C1 = 4, C2 = 2, m = 100, β_KL = 0.1, two samples per prompt with
    the leave-one-out baseline, 64 prompts per update, λ_init = 1, λ_max = 10⁶, a 256-cost window,
    score clip 50, gradient clip 5 (`scripts/reinforce-ci.py` and `reinforce-ci-lag.sh` of
@@ -64,7 +81,11 @@ How the verdict follows the rules of ``docs/reproduce.md``:
 3. *Baselines tuned like the method*: both methods choose (lr, λ learning rate) from the same 2 × 2
    grid on tuning seeds disjoint from the evaluation seeds (`guardopt.reproduce.tuning`), by the
    deployed gold helpfulness minus 1 when the deployed policy's model cost exceeds τ (what a
-   practitioner can see: the cost model, not the gold judge).
+   practitioner can see: the cost model, not the gold judge). PPO-Lagrangian gets the same budget
+   and the same kind of grid (the same two actor learning rates × two dual learning rates), with
+   Safe RLHF's own λ lr 0.01 as one dual value and 1.0 as the other: at 0.01 λ moves by under 1%
+   in 20 updates (a frozen λ = 1), so the tuning seeds, not we, decide whether our scale forces the
+   larger step.
 4. *No best-of*: each method has its own lines; the sensitivity table (the test's δ, bound and m on
    the stored safety costs) is beside the verdict, never in it.
 5. *Strict criteria*: bounds, not point estimates; paired intervals; VACUOUS when nothing is returned.
@@ -111,10 +132,12 @@ from guardopt.reproduce.tuning import TuningResult, tune, tuning_seeds
 
 TASK = "safe-steps"
 HC, LAG = "hc-rlhf", "lagrangian"
+# Safe RLHF's PPO-Lagrangian with the mean constraint: the previous method HC-RLHF builds on.
+PPO_LAG = "ppo-lagrangian"
 # Sensitivity arm (full scale only, never in the verdict): HC-RLHF with reward and cost models trained
 # on corpus pairs only (as many pairs, none from the base policy's own samples).
 CORPUS_CM = "hc-rlhf-corpus-cm"
-METHODS = (HC, LAG, CORPUS_CM)
+METHODS = (HC, LAG, PPO_LAG, CORPUS_CM)
 KINDS = ("benign", "harmful")
 TAU = 0.15  # the cost limit on the rate of unsafe completions, declared before any run
 DELTA = 0.1  # the paper's fail_prob
@@ -125,6 +148,15 @@ RECOVERY = 0.5
 C1, C2 = 4.0, 2.0
 LR_GRID = (2e-4, 4e-4)
 LAMBDA_LR_GRID = (0.3, 1.0)
+# PPO-Lagrangian's grid: the same kind (2 actor learning rates × 2 dual learning rates), with text Safe
+# RLHF's λ lr 0.01 as one of the dual values so that tuning, not us, decides whether our 20 updates
+# force a larger one (at 0.01, λ moves by under 1% over 20 updates: a frozen λ = 1).
+PPO_LAMBDA_LR_GRID = (0.01, 1.0)
+# Text Safe RLHF's multiplier: λ_init = 1 and no budget bound; λ_max = 10⁶ is text Safe RLHF's numerical
+# ceiling (as the REINFORCE arms' λ_max), not Safe RLHF-V's budget bound of 20. The cost window, delay,
+# clip ε, β_KL, GAE and critic settings are `PPOConfig`'s Safe RLHF defaults.
+PPO_LAMBDA_INIT = 1.0
+PPO_LAMBDA_MAX = 1e6
 
 SETTINGS: dict[str, Any] = {
     "corpus": 20000,
@@ -323,6 +355,8 @@ def train_method(method: str, seed: int, s: dict[str, Any], lr: float, lambda_lr
     from guardopt.align.trainers import frozen_copy
 
     torch.set_num_threads(_torch_threads(s))
+    if method == PPO_LAG:
+        return train_ppo_lagrangian(seed, s, lr, lambda_lr)
     tok, task = _tools()
     score_s = s if method != CORPUS_CM else {**s, "corpus_pairs": int(s["corpus_pairs"]) + int(s["policy_pairs"]),
                                              "policy_pairs": 0}
@@ -381,6 +415,86 @@ def train_method(method: str, seed: int, s: dict[str, Any], lr: float, lambda_lr
     return {"metrics": m, "curves": curves}
 
 
+def ppo_budget(s: dict[str, Any]) -> tuple[int, int]:
+    """PPO's ``(updates, rollout_size)``: as many updates as the REINFORCE arms, and as many completions.
+
+    The REINFORCE arms sample two completions for each of ``prompts_per_iter`` prompts per update; PPO
+    samples one completion per prompt, so it draws twice as many prompts per update.
+    """
+    return int(s["iterations"]), 2 * int(s["prompts_per_iter"])
+
+
+def train_ppo_lagrangian(seed: int, s: dict[str, Any], lr: float, lambda_lr: float) -> dict[str, Any]:
+    """Safe RLHF's PPO-Lagrangian (mean constraint, text multiplier defaults) from the shared base on a seed.
+
+    The same base, reward and cost models, training prompts and cost scale (the cost-model decision,
+    limit τ) as the REINFORCE arms; returned as trained (no safety test decides its release). The safety
+    test is still run on its candidate, only to record its numbers beside the others'.
+    """
+    import torch
+
+    from guardopt.align.hc_rlhf import HCRLHFConfig, safety_test_policy
+    from guardopt.align.ppo import PPOLagConfig, ValueModel, ppo_train
+    from guardopt.align.trainers import frozen_copy
+
+    torch.set_num_threads(_torch_threads(s))
+    tok, task = _tools()
+    reward, cost, info = _scorers(seed, s)
+    model = _base_model(s)
+    ref = frozen_copy(model)
+    updates, rollout = ppo_budget(s)
+    cfg = PPOLagConfig(updates=updates, rollout_size=rollout, actor_lr=lr, cost_limit=TAU,
+                       lambda_init=PPO_LAMBDA_INIT, lambda_lr=lambda_lr, lambda_max=PPO_LAMBDA_MAX)
+    train = task.prompts(int(s["train_prompts"]), seed=derive_seed(seed, "train") or 0, held_out=None, kinds=KINDS)
+
+    # ppo_train hands its scorers the prompt objects; the seed's scorers take encoded prefixes.
+    def reward_p(prompts: Sequence[Any], comps: Sequence[Sequence[int]]) -> Any:
+        return reward([_encode(p) for p in prompts], comps)
+
+    def cost_p(prompts: Sequence[Any], comps: Sequence[Sequence[int]]) -> Any:
+        return cost([_encode(p) for p in prompts], comps)
+
+    t0 = time.process_time()
+    log = ppo_train(model, ref, ValueModel.from_policy(model), train, _encode, reward_p, cfg,
+                    seed=derive_seed(seed, "rl") or 0, eos_id=tok.eos_id, cost=cost_p,
+                    cost_critic=ValueModel.from_policy(model))
+    test_cfg = HCRLHFConfig(threshold=TAU, delta=DELTA, safety_size=int(s["safety_size"]))
+    safety = task.prompts(test_cfg.safety_size, seed=derive_seed(seed, "safety") or 0, held_out=None, kinds=KINDS)
+    test = safety_test_policy(model, safety, _encode, cost, test_cfg, seed=derive_seed(seed, "safety-rng") or 0,
+                              eos_id=tok.eos_id)
+    cpu = time.process_time() - t0
+    ev = _evaluate(model, seed, int(s["eval_prompts"]), reward, cost)
+    costs = test.safety_costs
+    m = {
+        **ev, **info,
+        "released": 1.0,
+        "passed_test": float(test.solution_found),
+        "nsf": 0.0,
+        "unsafe_return": float(ev["true_cost"] > TAU),
+        "unsafe_return_model": float(ev["model_cost"] > TAU),
+        "candidate_unsafe": float(ev["true_cost"] > TAU),
+        "deployed_cost": ev["true_cost"],
+        "deployed_harmlessness": 1.0 - ev["true_cost"],
+        "deployed_help": ev["help"],
+        "safety_ub": float(test.verdict.upper_bound),
+        "safety_mean": float(costs.mean()),
+        "final_lambda": float(log.rows[-1]["lambda"]) if log.rows else math.nan,
+        "final_train_cost": float(log.rows[-1]["cost"]) if log.rows else math.nan,
+        "final_kl": float(log.rows[-1]["kl"]) if log.rows else math.nan,
+        "generations": float(log.generations),
+        "lr": float(lr),
+        "lambda_lr": float(lambda_lr),
+        "cpu_seconds_train": cpu,
+    }
+    curves = {
+        "train_cost": [r["cost"] for r in log.rows],
+        "lambda": [r["lambda"] for r in log.rows],
+        "train_reward": [r["reward"] for r in log.rows],
+        "safety_costs": [float(c) for c in costs],
+    }
+    return {"metrics": m, "curves": curves}
+
+
 def _tuning_score(result: dict[str, Any]) -> float:
     """Deployed gold helpfulness, minus 1 when the deployed policy's model cost exceeds τ."""
     m = result["metrics"]
@@ -388,14 +502,21 @@ def _tuning_score(result: dict[str, Any]) -> float:
     return float(m["deployed_help"] - (1.0 if over else 0.0))
 
 
+def tuning_grid(method: str) -> list[dict[str, float]]:
+    """A method's (lr, λ learning rate) grid in the order `guardopt.reproduce.tuning.tune` tries it."""
+    lambda_grid = PPO_LAMBDA_LR_GRID if method == PPO_LAG else LAMBDA_LR_GRID
+    return [{"lr": a, "lambda_lr": b} for a in LR_GRID for b in lambda_grid]
+
+
 @functools.lru_cache(maxsize=8)
 def tuned(method: str, settings_json: str) -> TuningResult:
     """(lr, λ learning rate) of a method, chosen on tuning seeds from the grid both methods share."""
     s = json.loads(settings_json)
     n = int(s["tuning_seeds"])
-    grid = {"lr": list(LR_GRID), "lambda_lr": list(LAMBDA_LR_GRID)}
+    lambda_grid = PPO_LAMBDA_LR_GRID if method == PPO_LAG else LAMBDA_LR_GRID
+    grid = {"lr": list(LR_GRID), "lambda_lr": list(lambda_grid)}
     if n < 1:
-        first = {"lr": LR_GRID[0], "lambda_lr": LAMBDA_LR_GRID[-1]}
+        first = {"lr": LR_GRID[0], "lambda_lr": lambda_grid[-1]}
         return TuningResult(first, ((first, math.nan),), (tuning_seeds(1)[0],), True)
     return tune(lambda setting, seed: _tuning_score(train_method(method, seed, s, float(setting["lr"]),
                                                                  float(setting["lambda_lr"]))),
@@ -409,9 +530,14 @@ def run_cell(cell: Cell) -> CellResult:
     s = {**SETTINGS, **dict(cell.settings)}
     torch.set_num_threads(_torch_threads(s))
     t0 = time.process_time()
-    choice = tuned(cell.method, json.dumps(s, sort_keys=True)).chosen
+    tuning = tuned(cell.method, json.dumps(s, sort_keys=True))
+    choice = tuning.chosen
     out = train_method(cell.method, cell.seed, s, float(choice["lr"]), float(choice["lambda_lr"]))
     out["metrics"]["cpu_seconds"] = time.process_time() - t0
+    # The grid's mean tuning scores, in `tuning_grid` order, so the report can show why a setting won.
+    for i, (_, score) in enumerate(tuning.scores):
+        if math.isfinite(score):  # the quick scale does not tune (one untried setting, score NaN)
+            out["metrics"][f"tuning_score_{i}"] = float(score)
     return CellResult(out["metrics"], out["curves"])
 
 
@@ -457,6 +583,15 @@ def verdict(results: Results) -> Verdict:
     ev.append(paired_gain("abstract: more helpful than the Lagrangian (deployed gold helpfulness)", a, b))
     ev.append(equal_budget("every method and seed sampled the same number of training completions",
                            results.metric("generations", TASK)))
+    # Safe RLHF's PPO-Lagrangian, the previous method the abstract compares against (appended so that the
+    # lines above keep their places).
+    k, n = _count(results, "unsafe_return", PPO_LAG)
+    ev.append(rate_above(f"Safe RLHF PPO-Lagrangian (mean constraint): P(return a policy with true cost > τ) ≥ "
+                         f"{LAG_MIN_RATE:g}", k, n, LAG_MIN_RATE))
+    a, b = results.paired("deployed_harmlessness", (TASK, HC), (TASK, PPO_LAG))
+    ev.append(paired_gain("abstract: more harmless than PPO-Lagrangian (deployed 1 − true cost)", a, b))
+    a, b = results.paired("deployed_help", (TASK, HC), (TASK, PPO_LAG))
+    ev.append(paired_gain("abstract: more helpful than PPO-Lagrangian (deployed gold helpfulness)", a, b))
     return Verdict.from_evidence(ev)
 
 
@@ -542,7 +677,7 @@ def _fmt_ev(e: Evidence) -> str:
 
 def extra_markdown(results: Results) -> str:
     """Per-method table beside the paper's baseline, the cost-model gap, sensitivity, tuning, negative control."""
-    lines = ["## HC-RLHF against the mean-constrained Lagrangian (mean ± SE over seeds)", "",
+    lines = ["## HC-RLHF against the mean-constrained Lagrangians (mean ± SE over seeds)", "",
              f"τ = {TAU}, δ = {DELTA}. True cost = rate of unsafe completions under the gold judge; model cost = "
              "mean cost-model decision on the same completions; 'deployed' scores 'no solution found' as the "
              "always-refuse policy (cost 0, helpfulness of an explained refusal).", "",
@@ -573,8 +708,9 @@ def extra_markdown(results: Results) -> str:
               "of the candidate, so a cost model that under-rates harm certifies harm. The 'true − model' "
               "column is that gap on each method's own completions; the end-to-end line of the verdict tests "
               "the guarantee with it included, the model-cost line tests the theorem's event. The multiplier "
-              "moves in log space with a step proportional to λ, so at this dual learning rate it ends either "
-              "at its cap or near 0 (the 'final λ' column).", ""]
+              "moves in log space with a step proportional to λ, so at the REINFORCE arms' dual learning rate it "
+              "ends either at its cap or near 0 (the 'final λ' column); at Safe RLHF's λ lr 0.01 it stays "
+              "near its start of 1.", ""]
     worst = [(r.seed, r.metrics.get("true_cost", math.nan), r.metrics.get("model_cost", math.nan))
              for r in results.done if r.method == HC and r.metrics.get("unsafe_return", 0.0) > 0.5]
     for seed, t, mc in worst:
@@ -601,14 +737,28 @@ def extra_markdown(results: Results) -> str:
                   "| test | seeds | returned | returned with true cost > τ |", "|---|---|---|---|"]
         lines += [f"| {a} | {n} | {r} | {b} |" for a, n, r, b in rows]
         lines.append("")
-    lines += ["## Tuning (every arm, the same grid and budget)", ""]
+    lines += ["## Tuning (every arm: the same budget, a 2 × 2 grid, the same tuning seeds)", ""]
     for meth in METHODS:
         lr = results.metric("lr", TASK, meth)
         if lr.size:
             llr = results.metric("lambda_lr", TASK, meth)
-            lines.append(f"- {meth}: grid lr ∈ {list(LR_GRID)}, λ learning rate ∈ {list(LAMBDA_LR_GRID)} on "
+            lam_grid = PPO_LAMBDA_LR_GRID if meth == PPO_LAG else LAMBDA_LR_GRID
+            lines.append(f"- {meth}: grid lr ∈ {list(LR_GRID)}, λ learning rate ∈ {list(lam_grid)} on "
                          "tuning seeds (disjoint from the evaluation seeds), score = deployed gold helpfulness − "
                          f"1 if the deployed model cost > τ; chosen lr = {lr[0]:g}, λ lr = {llr[0]:g}.")
+    for meth in METHODS:
+        recs = [r for r in results.done if r.method == meth
+                and math.isfinite(r.metrics.get("tuning_score_0", math.nan))]
+        if not recs:
+            continue
+        lines += ["", f"Grid scores of {meth} (mean over the tuning seeds; recorded with its cells):", "",
+                  "| lr | λ lr | score | chosen |", "|---|---|---|---|"]
+        m = recs[0].metrics
+        for i, g in enumerate(tuning_grid(meth)):
+            chosen = "**yes**" if (g["lr"], g["lambda_lr"]) == (m.get("lr"), m.get("lambda_lr")) else ""
+            score = m.get(f"tuning_score_{i}", math.nan)
+            lines.append(f"| {g['lr']:g} | {g['lambda_lr']:g} | {score:.4g} | {chosen} |")
+        lines += ["", "A score below 0 means the deployed policy's model cost exceeded τ on the tuning seed."]
     lines += ["", "## Negative controls", ""]
     for variant, words in (("point-test", "the bound removed (the mean-constrained trainer, k = 0, and a release "
                                           "test on the point estimate, mean safety cost ≤ τ)"),
@@ -645,7 +795,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
                                      ylabel="cost-model cost of the rollout", title=f"training cost (τ = {TAU})"))
         paths.append(learning_curves(results, "lambda", out / "hc_rlhf_lambda.png", xlabel="update", ylabel="λ",
                                      title="Lagrange multiplier", logy=True))
-    fig, axes = panel_row(1, figsize=(7, 4))
+    fig, axes = panel_row(1, figsize=(10, 4))
     ax = axes[0]
     drew = False
     for i, meth in enumerate(METHODS):
@@ -663,7 +813,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_xticks(range(len(METHODS)), METHODS)
         ax.set_ylabel("true cost of the candidate")
         ax.set_title("each seed's candidate")
-        ax.legend()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")  # outside: no point hidden
         paths.append(save_figure(fig, out / "hc_rlhf_true_cost.png"))
     return paths
 
@@ -681,14 +831,26 @@ learning rates are tuned (both methods, one grid); the cost is the cost model's 
 with τ = 0.15 on the rate of unsafe answers, not the raw score with τ = 0; the preference data add
 the base policy's own samples at temperature 2 to the corpus pairs (in a pilot at other settings,
 without them the cost model was blind to a direct answer and both methods exploited it; at the
-final settings the sensitivity arm below shows no such gap); the baseline is the same REINFORCE
-primal with the mean constraint rather than Safe RLHF's PPO-Lagrangian, so that the comparison
-isolates the constraint.
+final settings the sensitivity arm below shows no such gap). Two mean-constrained baselines stand
+beside HC-RLHF: `lagrangian`, the same REINFORCE primal with the mean constraint (the comparison that
+isolates the constraint), and `ppo-lagrangian`, Safe RLHF's PPO-Lagrangian itself (the previous
+method of the abstract) with text Safe RLHF's multiplier (λ_init = 1, λ lr tuned from {0.01, 1.0},
+λ_max = 10⁶ as a numerical ceiling) and `PPOConfig`'s Safe RLHF defaults (β_KL 0.02, clip 0.2, GAE
+0.95); its critics are copies of the base policy rather than of the reward and cost models, and it
+samples as many completions as the other arms (20 updates × 128 prompts × 1 completion).
 
 **Sensitivity arm.** `hc-rlhf-corpus-cm` (full scale only, not in the verdict) is HC-RLHF with reward
 and cost models trained on as many pairs, all from the corpus (none from the base policy's own
 samples): the cost model our choice replaced. Its row in the table below shows how far its model
 cost and the true cost part at the final settings.
+
+**PPO-Lagrangian at an equal budget.** `ppo-lagrangian` samples exactly as many training completions
+as the other arms (the equal-budget line covers it), so it gets 20 PPO updates, far fewer than Safe
+RLHF runs. Its grid scores below show whether any setting met τ on the tuning seed within that
+budget; when none does, the declared rule (deployed helpfulness, minus 1 above τ) picks the most
+helpful setting, and the PPO-Lagrangian lines of the verdict then compare HC-RLHF with a baseline
+that did not reach its constraint. The multiplier moves in log space with a step proportional to λ:
+at Safe RLHF's λ lr 0.01 it stays near its start of 1 for 20 updates; at 1.0 it reaches its ceiling.
 """
 
 REPRODUCTION = Reproduction(
@@ -707,6 +869,6 @@ REPRODUCTION = Reproduction(
     verdict=verdict,
     plots=plots,
     extra_markdown=extra_markdown,
-    grid=lambda scale: [(TASK, m) for m in (METHODS if scale == "full" else (HC, LAG))],
+    grid=lambda scale: [(TASK, m) for m in (METHODS if scale == "full" else (HC, LAG, PPO_LAG))],
     notes=NOTES,
 )
