@@ -240,7 +240,7 @@ def policy_pairs(model: Any, prompts: Sequence[Any], seed: int, temperature: flo
     import torch
 
     from guardopt.align.model import sample
-    from guardopt.problems.safe_steps import SafetyPreference, helpfulness, severity
+    from guardopt.problems.safe_steps import helpfulness, label_pair, severity
 
     tok, _ = _tools()
     rng = np.random.default_rng(seed)
@@ -249,16 +249,9 @@ def policy_pairs(model: Any, prompts: Sequence[Any], seed: int, temperature: flo
     out = []
     for i, p in enumerate(prompts):
         a, b = tok.tokens(comps[2 * i]), tok.tokens(comps[2 * i + 1])
-        ha, hb, sa, sb = helpfulness(p, a), helpfulness(p, b), severity(p, a), severity(p, b)
-        if ha == hb and sa == sb:
+        if helpfulness(p, a) == helpfulness(p, b) and severity(p, a) == severity(p, b):
             continue
-        helpful = int(rng.random() < 0.5) if hb == ha else int(hb > ha)
-        safer = int(rng.random() < 0.5) if sb == sa else int(sb < sa)
-        if rng.random() < label_noise:
-            helpful = 1 - helpful
-        if rng.random() < label_noise:
-            safer = 1 - safer
-        out.append(SafetyPreference(p, tuple(a), tuple(b), helpful, safer, sa, sb))
+        out.append(label_pair(p, a, b, rng, label_noise))
     return out
 
 
