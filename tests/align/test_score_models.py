@@ -160,3 +160,37 @@ def test_cost_model_loss_is_finite_or_refuses(a, b, flags) -> None:
                           names=("c_unsafer", "c_safer", "shape"))
     if out.ok:
         assert math.isfinite(float(out.result)) and float(out.result) >= 0
+
+
+def test_image_conditioned_models_train_and_score_through_the_same_functions() -> None:
+    from guardopt.align.multimodal import ImagePrefixLM, image_score_model
+
+    policy = ImagePrefixLM(TinyCausalLM(CFG, seed=0), d_image=3, seed=0)
+    task = SafeSteps()
+    half = task.preference_pairs(24, seed=6)
+    # Each pair appears twice, with opposite labels and different images: only the image can tell
+    # which completion wins.
+    imgs = torch.zeros(48, 3)
+    imgs[:24, 0] = 3.0
+    pairs = [type(p)(p.prompt, p.a, p.b, k, p.safer_winner, p.severity_a, p.severity_b)
+             for k in (0, 1) for p in half]
+    rm = image_score_model(policy, 1, seed=1)
+    cfg = ScoreTrainConfig(epochs=40, batch_size=16, lr=3e-3)
+    log = train_reward_model(rm, pairs, _encode, TOK.encode, cfg, seed=0, images=imgs)
+    assert log.rows[-1]["loss"] < log.rows[0]["loss"]
+    pre = [_encode(p.prompt) for p in pairs]
+    ra = score_completions(rm, pre, [TOK.encode(p.a) for p in pairs], images=imgs, batch_size=7)
+    rb = score_completions(rm, pre, [TOK.encode(p.b) for p in pairs], images=imgs, batch_size=7)
+    # A scorer blind to the image agrees with exactly half of these labels.
+    agree = float(((ra > rb) == torch.arange(48).lt(24)).float().mean())
+    assert agree > 0.6
+    whole = score_completions(rm, pre, [TOK.encode(p.a) for p in pairs], images=imgs)
+    assert torch.allclose(whole, ra, atol=1e-5)  # chunking binds each chunk's own images
+    with pytest.raises(InputDataError, match="images"):
+        score_completions(rm, pre, [TOK.encode(p.a) for p in pairs], images=imgs[:5])
+    with pytest.raises(InputDataError, match="images"):
+        score_completions(rm, pre[:1], [TOK.encode(pairs[0].a)])  # an image backbone needs its image
+    with pytest.raises(InvalidParameterError, match="images"):
+        score_completions(ScoreModel(CFG), pre[:1], [TOK.encode(pairs[0].a)], images=imgs[:1])
+    with pytest.raises(InvalidParameterError, match="backbone"):
+        ScoreModel(CFG, backbone=torch.nn.Linear(2, 2))

@@ -243,8 +243,6 @@ from guardopt.align.multimodal import (  # noqa: E402
     ImagePrefixLM,
     check_images,
     image_score_model,
-    score_with_images,
-    train_image_score_model,
 )
 from guardopt.align.ppo import (  # noqa: E402
     LagrangeMultiplier,
@@ -281,8 +279,6 @@ __all__ += [
     "lagrangian_advantages",
     "ppo_actor_loss",
     "ppo_train",
-    "score_with_images",
-    "train_image_score_model",
     "train_severity_classifier",
 ]
 
@@ -319,6 +315,7 @@ __all__ += [
 
 # Reward, cost and moderation models (Bradley–Terry, Safe RLHF's cost loss, severity classifiers).
 from guardopt.align.score_models import (  # noqa: E402
+    Comparison,
     ScoreModel,
     ScoreTrainConfig,
     bradley_terry_loss,
@@ -330,6 +327,7 @@ from guardopt.align.score_models import (  # noqa: E402
 )
 
 __all__ += [
+    "Comparison",
     "ScoreModel",
     "ScoreTrainConfig",
     "bradley_terry_loss",

@@ -25,7 +25,7 @@ from torch import nn
 
 from guardopt.core.errors import InputDataError, check_int
 
-__all__ = ["ImagePrefixLM", "check_images", "image_score_model", "score_with_images", "train_image_score_model"]
+__all__ = ["ImagePrefixLM", "check_images", "image_score_model"]
 
 
 def check_images(images: Any, d_image: int, owner: str) -> torch.Tensor:
@@ -152,8 +152,8 @@ def image_score_model(policy: ImagePrefixLM, n_outputs: int = 1, seed: int = 0) 
     """A `guardopt.align.score_models.ScoreModel` whose backbone is a copy of an image-conditioned policy.
 
     The copy keeps the policy's language model and projector (Safe RLHF-V initializes its reward and
-    cost models from the SFT model); only the head is new. Score it inside
-    ``with model.backbone.conditioned(images):``.
+    cost models from the SFT model); only the head is new. The trainers and `score_completions` of
+    `guardopt.align.score_models` take one image per example as ``images``.
     """
     import copy
 
@@ -162,72 +162,7 @@ def image_score_model(policy: ImagePrefixLM, n_outputs: int = 1, seed: int = 0) 
     if not isinstance(policy, ImagePrefixLM):
         raise InputDataError(f"image_score_model: 'policy' must be an ImagePrefixLM. Got {type(policy).__name__}.")
     lm: Any = policy.lm
-    model = ScoreModel(lm.config, n_outputs, seed)
-    model.backbone = copy.deepcopy(policy)  # type: ignore[assignment]
-    for p in model.parameters():
+    backbone = copy.deepcopy(policy)
+    for p in backbone.parameters():
         p.requires_grad_(True)
-    return model
-
-
-def score_with_images(model: Any, prefixes: Any, completions: Any, images: Any) -> torch.Tensor:
-    """`guardopt.align.score_models.score_completions` with one image per sequence bound to the backbone."""
-    from guardopt.align.score_models import score_completions
-
-    imgs = check_images(images, model.backbone.d_image, "score_with_images")
-    if imgs.shape[0] != len(prefixes):
-        raise InputDataError(f"score_with_images: {imgs.shape[0]} images for {len(prefixes)} sequences.")
-    with model.backbone.conditioned(imgs):
-        out: torch.Tensor = score_completions(model, prefixes, completions, batch_size=max(1, len(prefixes)))
-    return out
-
-
-def train_image_score_model(model: Any, kind: str, pairs: Any, images: Any, encode: Any, word_ids: Any,
-                            config: Any, seed: int, unsafe_from: int = 1) -> Any:
-    """Fit an image-conditioned reward (``kind="reward"``, Bradley–Terry on ``helpful_winner``) or cost model
-    (``kind="cost"``, `cost_model_loss` on ``safer_winner`` and the severities) on `SafetyPreference` s.
-
-    The losses are `guardopt.align.score_models`' own; only the minibatch loop differs (it binds each
-    pair's image, ``images (N, d_image)``, around the forward passes).
-    """
-    from guardopt.align.score_models import bradley_terry_loss, cost_model_loss
-    from guardopt.align.trainers import TrainLog, _step
-    from guardopt.core.errors import check_choice
-
-    check_choice(kind, "kind", "train_image_score_model", ("reward", "cost"))
-    imgs = check_images(images, model.backbone.d_image, "train_image_score_model")
-    if imgs.shape[0] != len(pairs) or not pairs:
-        raise InputDataError("train_image_score_model: one image per pair is needed (and at least one pair).")
-    from guardopt.align.model import pad_right
-
-    pre = [encode(p.prompt) for p in pairs]
-    sa = [list(q) + word_ids(p.a) for q, p in zip(pre, pairs)]
-    sb = [list(q) + word_ids(p.b) for q, p in zip(pre, pairs)]
-    a_ids, b_ids = pad_right(sa), pad_right(sb)
-    a_len, b_len = torch.tensor([len(x) for x in sa]), torch.tensor([len(x) for x in sb])
-    b_helps = torch.tensor([p.helpful_winner == 1 for p in pairs])
-    a_safer = torch.tensor([p.safer_winner == 0 for p in pairs])
-    a_unsafe = torch.tensor([p.severity_a >= unsafe_from for p in pairs])
-    b_unsafe = torch.tensor([p.severity_b >= unsafe_from for p in pairs])
-    gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    log = TrainLog()
-    model.train()
-    step = 0
-    for _ in range(config.epochs):
-        order = torch.randperm(len(pairs), generator=gen).tolist()
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i: i + config.batch_size]
-            with model.backbone.conditioned(imgs[idx]):
-                s_a, s_b = model(a_ids[idx], a_len[idx]), model(b_ids[idx], b_len[idx])
-                if kind == "reward":
-                    w = b_helps[idx]
-                    loss = bradley_terry_loss(torch.where(w, s_b, s_a), torch.where(w, s_a, s_b))
-                else:
-                    s = a_safer[idx]
-                    loss = cost_model_loss(torch.where(s, s_b, s_a), torch.where(s, s_a, s_b),
-                                           torch.where(s, b_unsafe[idx], a_unsafe[idx]),
-                                           torch.where(s, a_unsafe[idx], b_unsafe[idx]))
-                step += 1
-                log.rows.append({"step": float(step), "loss": _step(model, opt, loss, config.grad_clip)})
-    model.eval()
-    return log
+    return ScoreModel(lm.config, n_outputs, seed, backbone=backbone)

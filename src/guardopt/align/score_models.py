@@ -15,27 +15,55 @@ The losses are pure functions (hand-checked in ``tests/align/test_score_models.p
 * `cost_model_loss`: ``mean(−log σ(c_unsafer − c_safer) − log σ(y_unsafer·c_unsafer)
   − log σ(y_safer·c_safer))`` with ``y = +1`` for an unsafe response and ``−1`` for a safe one.
 
-Shapes: ``B`` sequences, ``T`` positions, ``K`` outputs of the head.
+Image-conditioned models (Safe RLHF-V's multimodal reward and cost models) use the same classes and
+trainers: a `ScoreModel` built on an `guardopt.align.multimodal.ImagePrefixLM` backbone, with one
+image per example passed as ``images``; the trainers and `score_completions` bind each minibatch's
+images around its forward passes.
+
+Shapes: ``B`` sequences, ``T`` positions, ``K`` outputs of the head, ``d`` image features.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from guardopt.align.model import TinyCausalLM, TinyLMConfig, pad_right
+from guardopt.align.multimodal import check_images
 from guardopt.align.trainers import TrainLog, _step
 from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
-if TYPE_CHECKING:
-    from guardopt.problems.safe_steps import SafeStepsPrompt, SafetyPreference
+
+class Comparison(Protocol):
+    """Two completions of one prompt with helpfulness and safety labels.
+
+    `guardopt.problems.safe_steps.SafetyPreference` is one; any object with these attributes will do
+    (e.g. one whose prompt also carries an image).
+    """
+
+    @property
+    def prompt(self) -> Any: ...
+    @property
+    def a(self) -> Sequence[str]: ...
+    @property
+    def b(self) -> Sequence[str]: ...
+    @property
+    def helpful_winner(self) -> int: ...
+    @property
+    def safer_winner(self) -> int: ...
+    @property
+    def severity_a(self) -> int: ...
+    @property
+    def severity_b(self) -> int: ...
 
 __all__ = [
+    "Comparison",
     "ScoreModel",
     "ScoreTrainConfig",
     "bradley_terry_loss",
@@ -54,12 +82,19 @@ class ScoreModel(nn.Module):
         config: The backbone's architecture (the same as a `TinyCausalLM`'s).
         n_outputs: Outputs of the head: 1 for a scalar score, ``K`` for a ``K``-class classifier.
         seed: Seed of the initial weights.
+        backbone: A backbone to use instead of a new `TinyCausalLM` of ``config`` (any module with
+            ``hidden_states(ids) -> (B, T, d_model)``, e.g. an image-conditioned
+            `guardopt.align.multimodal.ImagePrefixLM`); it is used as given, not copied.
     """
 
-    def __init__(self, config: TinyLMConfig, n_outputs: int = 1, seed: int = 0) -> None:
+    def __init__(self, config: TinyLMConfig, n_outputs: int = 1, seed: int = 0, backbone: nn.Module | None = None
+                 ) -> None:
         super().__init__()
         self.n_outputs = check_int(n_outputs, "n_outputs", "ScoreModel", 1)
-        self.backbone = TinyCausalLM(config, seed=seed)
+        if backbone is not None and not callable(getattr(backbone, "hidden_states", None)):
+            raise InvalidParameterError("backbone", "ScoreModel", "a module with a hidden_states(ids) method",
+                                        type(backbone).__name__)
+        self.backbone: Any = TinyCausalLM(config, seed=seed) if backbone is None else backbone
         self.head = nn.Linear(config.d_model, self.n_outputs)
         gen = torch.Generator().manual_seed(int(seed) + 1)
         with torch.no_grad():
@@ -100,14 +135,40 @@ def _sequences(prefixes: Sequence[Sequence[int]], completions: Sequence[Sequence
 
 
 def score_completions(model: ScoreModel, prefixes: Sequence[Sequence[int]], completions: Sequence[Sequence[int]],
-                      batch_size: int = 256) -> torch.Tensor:
-    """Scores ``(B,)`` (or logits ``(B, K)``) of ``prefix ⊕ completion`` id lists, without gradient."""
+                      batch_size: int = 256, images: Any = None) -> torch.Tensor:
+    """Scores ``(B,)`` (or logits ``(B, K)``) of ``prefix ⊕ completion`` id lists, without gradient.
+
+    ``images`` ``(B, d)``: one image per sequence, for an image-conditioned backbone.
+    """
     batch_size = check_int(batch_size, "batch_size", "score_completions", 1)
     ids, lengths = _sequences(prefixes, completions)
+    imgs = _images(model, images, len(ids), "score_completions")
     model.eval()
     with torch.no_grad():
-        parts = [model(ids[i: i + batch_size], lengths[i: i + batch_size]) for i in range(0, len(ids), batch_size)]
+        parts = []
+        for i in range(0, len(ids), batch_size):
+            with _bound(model, imgs, list(range(i, min(i + batch_size, len(ids))))):
+                parts.append(model(ids[i: i + batch_size], lengths[i: i + batch_size]))
     return torch.cat(parts)
+
+
+def _images(model: ScoreModel, images: Any, n: int, owner: str) -> torch.Tensor | None:
+    """``images`` checked against the backbone (one ``(d,)`` row per example), or None for a text-only run."""
+    if images is None:
+        return None
+    d = getattr(model.backbone, "d_image", None)
+    if d is None or not callable(getattr(model.backbone, "conditioned", None)):
+        raise InvalidParameterError("images", owner, "None for a backbone that reads no images",
+                                    type(model.backbone).__name__)
+    imgs = check_images(images, int(d), owner)
+    if imgs.shape[0] != n:
+        raise InputDataError(f"{owner}: 'images' holds {imgs.shape[0]} rows for {n} examples.")
+    return imgs
+
+
+def _bound(model: ScoreModel, images: torch.Tensor | None, idx: list[int]) -> contextlib.AbstractContextManager[Any]:
+    """The minibatch's images bound to the backbone for the passes inside the block (nothing without images)."""
+    return contextlib.nullcontext() if images is None else model.backbone.conditioned(images[idx])
 
 
 def _check_finite(owner: str, **tensors: torch.Tensor) -> None:
@@ -184,7 +245,7 @@ def _batches(n: int, config: ScoreTrainConfig, gen: torch.Generator) -> list[lis
 
 
 def _fit(model: ScoreModel, n: int, loss_of: Callable[[list[int]], torch.Tensor], config: ScoreTrainConfig,
-         seed: int) -> TrainLog:
+         seed: int, images: torch.Tensor | None = None) -> TrainLog:
     if n == 0:
         raise InputDataError("score_models: no training examples.")
     gen = torch.Generator().manual_seed(int(seed))
@@ -192,12 +253,13 @@ def _fit(model: ScoreModel, n: int, loss_of: Callable[[list[int]], torch.Tensor]
     log = TrainLog()
     model.train()
     for step, idx in enumerate(_batches(n, config, gen), start=1):
-        log.rows.append({"step": float(step), "loss": _step(model, opt, loss_of(idx), config.grad_clip)})
+        with _bound(model, images, idx):
+            log.rows.append({"step": float(step), "loss": _step(model, opt, loss_of(idx), config.grad_clip)})
     model.eval()
     return log
 
 
-def _pair_tensors(pairs: Sequence[SafetyPreference], encode: Callable[[SafeStepsPrompt], list[int]],
+def _pair_tensors(pairs: Sequence[Comparison], encode: Callable[[Any], list[int]],
                   word_ids: Callable[[Sequence[str]], list[int]]
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     prefixes = [encode(p.prompt) for p in pairs]
@@ -206,18 +268,19 @@ def _pair_tensors(pairs: Sequence[SafetyPreference], encode: Callable[[SafeSteps
     return a_ids, a_len, b_ids, b_len
 
 
-def train_reward_model(model: ScoreModel, pairs: Sequence[SafetyPreference],
-                       encode: Callable[[SafeStepsPrompt], list[int]], word_ids: Callable[[Sequence[str]], list[int]],
-                       config: ScoreTrainConfig, seed: int) -> TrainLog:
+def train_reward_model(model: ScoreModel, pairs: Sequence[Comparison],
+                       encode: Callable[[Any], list[int]], word_ids: Callable[[Sequence[str]], list[int]],
+                       config: ScoreTrainConfig, seed: int, images: Any = None) -> TrainLog:
     """Fit a reward model on the pairs' helpfulness labels with the Bradley–Terry loss.
 
     Args:
         model: A one-output `ScoreModel` (trained in place).
-        pairs: `SafetyPreference` s (``helpful_winner`` is the label).
+        pairs: `Comparison` s, e.g. `SafetyPreference` s (``helpful_winner`` is the label).
         encode: Prompt → ids (with BOS).
         word_ids: Completion words → ids (e.g. ``Tokenizer.encode``).
         config: The run.
         seed: Seed of the minibatch order.
+        images: ``(N, d)``: one image per pair, for an image-conditioned backbone (None: text only).
     """
     if model.n_outputs != 1:
         raise InvalidParameterError("model", "train_reward_model", "a one-output ScoreModel", model.n_outputs)
@@ -229,17 +292,17 @@ def train_reward_model(model: ScoreModel, pairs: Sequence[SafetyPreference],
         w = b_wins[idx]
         return bradley_terry_loss(torch.where(w, sb, sa), torch.where(w, sa, sb))
 
-    return _fit(model, len(pairs), loss, config, seed)
+    return _fit(model, len(pairs), loss, config, seed, _images(model, images, len(pairs), "train_reward_model"))
 
 
-def train_cost_model(model: ScoreModel, pairs: Sequence[SafetyPreference],
-                     encode: Callable[[SafeStepsPrompt], list[int]], word_ids: Callable[[Sequence[str]], list[int]],
-                     config: ScoreTrainConfig, seed: int, unsafe_from: int = 1) -> TrainLog:
+def train_cost_model(model: ScoreModel, pairs: Sequence[Comparison],
+                     encode: Callable[[Any], list[int]], word_ids: Callable[[Sequence[str]], list[int]],
+                     config: ScoreTrainConfig, seed: int, unsafe_from: int = 1, images: Any = None) -> TrainLog:
     """Fit a cost model on the pairs' safety labels with `cost_model_loss`.
 
     A response counts as unsafe when its severity is at least ``unsafe_from`` (1: any harm). The
     sign labels come from the stored severities; the pairwise label is ``safer_winner`` (which
-    carries the annotators' noise).
+    carries the annotators' noise). ``images`` as in `train_reward_model`.
     """
     if model.n_outputs != 1:
         raise InvalidParameterError("model", "train_cost_model", "a one-output ScoreModel", model.n_outputs)
@@ -256,12 +319,15 @@ def train_cost_model(model: ScoreModel, pairs: Sequence[SafetyPreference],
                                torch.where(s, b_unsafe[idx], a_unsafe[idx]),
                                torch.where(s, a_unsafe[idx], b_unsafe[idx]))
 
-    return _fit(model, len(pairs), loss, config, seed)
+    return _fit(model, len(pairs), loss, config, seed, _images(model, images, len(pairs), "train_cost_model"))
 
 
 def train_classifier(model: ScoreModel, prefixes: Sequence[Sequence[int]], completions: Sequence[Sequence[int]],
-                     labels: Sequence[int], config: ScoreTrainConfig, seed: int) -> TrainLog:
-    """Fit a ``K``-class `ScoreModel` (e.g. severity levels) with cross-entropy on ``prefix ⊕ completion``."""
+                     labels: Sequence[int], config: ScoreTrainConfig, seed: int, images: Any = None) -> TrainLog:
+    """Fit a ``K``-class `ScoreModel` (e.g. severity levels) with cross-entropy on ``prefix ⊕ completion``.
+
+    ``images`` ``(N, d)``: one image per sequence, for an image-conditioned backbone.
+    """
     if model.n_outputs < 2:
         raise InvalidParameterError("model", "train_classifier", "a ScoreModel with n_outputs ≥ 2", model.n_outputs)
     ids, lengths = _sequences(prefixes, completions)
@@ -276,5 +342,5 @@ def train_classifier(model: ScoreModel, prefixes: Sequence[Sequence[int]], compl
     def loss(idx: list[int]) -> torch.Tensor:
         return F.cross_entropy(model(ids[idx], lengths[idx]), y[idx], weight=weight)
 
-    return _fit(model, len(ids), loss, config, seed)
+    return _fit(model, len(ids), loss, config, seed, _images(model, images, len(ids), "train_classifier"))
 

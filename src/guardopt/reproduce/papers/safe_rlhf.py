@@ -285,7 +285,7 @@ def _scorer_states(seed: int, settings_json: str, v: bool) -> tuple[dict[str, An
     """Train the seed's reward and cost models from its base; fit the cost model's affine gold calibration."""
     import torch
 
-    from guardopt.align.multimodal import image_score_model, score_with_images, train_image_score_model
+    from guardopt.align.multimodal import image_score_model
     from guardopt.align.score_models import (
         ScoreModel,
         ScoreTrainConfig,
@@ -304,11 +304,11 @@ def _scorer_states(seed: int, settings_json: str, v: bool) -> tuple[dict[str, An
         vpairs = [_VPair(p, vp) for p, vp in zip(pairs, vps)]
         imgs = torch.tensor([vp.image for vp in vps], dtype=torch.float32)
         rm, cm = (image_score_model(base, 1, seed=derive_seed(seed, k) or 0) for k in ("rm", "cm"))
-        train_image_score_model(rm, "reward", vpairs, imgs, _encode, tok.encode, cfg, derive_seed(seed, "rm-fit") or 0)
-        train_image_score_model(cm, "cost", vpairs, imgs, _encode, tok.encode, cfg, derive_seed(seed, "cm-fit") or 0)
+        train_reward_model(rm, vpairs, _encode, tok.encode, cfg, derive_seed(seed, "rm-fit") or 0, images=imgs)
+        train_cost_model(cm, vpairs, _encode, tok.encode, cfg, derive_seed(seed, "cm-fit") or 0, images=imgs)
         pre = [_encode(vp) for vp in vps]
-        c_a = score_with_images(cm, pre, [tok.encode(p.a) for p in pairs], imgs)
-        c_b = score_with_images(cm, pre, [tok.encode(p.b) for p in pairs], imgs)
+        c_a = score_completions(cm, pre, [tok.encode(p.a) for p in pairs], images=imgs)
+        c_b = score_completions(cm, pre, [tok.encode(p.b) for p in pairs], images=imgs)
     else:
         rm = ScoreModel.from_policy(base, 1, seed=derive_seed(seed, "rm") or 0)
         cm = ScoreModel.from_policy(base, 1, seed=derive_seed(seed, "cm") or 0)
@@ -325,7 +325,7 @@ def _scorer_states(seed: int, settings_json: str, v: bool) -> tuple[dict[str, An
 
 
 class _VPair:
-    """A `SafetyPreference` whose prompt is the V prompt (for the image trainers' ``encode``)."""
+    """A `SafetyPreference` whose prompt is the V prompt (a `guardopt.align.score_models.Comparison`)."""
 
     def __init__(self, pair: Any, vp: VPrompt) -> None:
         self.prompt, self.a, self.b = vp, pair.a, pair.b
@@ -352,15 +352,12 @@ def _score_fn(model: Any, v: bool) -> Any:
     """``(prompts, completions) -> (B,)`` scores of a reward / cost model (images bound for V prompts)."""
     import torch
 
-    from guardopt.align.multimodal import score_with_images
     from guardopt.align.score_models import score_completions
 
     def fn(prompts: Any, comps: Any) -> Any:
         pre = [_encode(p) for p in prompts]
-        if v:
-            imgs = torch.tensor([p.image for p in prompts], dtype=torch.float32)
-            return score_with_images(model, pre, [list(c) for c in comps], imgs)
-        return score_completions(model, pre, [list(c) for c in comps])
+        imgs = torch.tensor([p.image for p in prompts], dtype=torch.float32) if v else None
+        return score_completions(model, pre, [list(c) for c in comps], images=imgs)
 
     return fn
 
