@@ -57,6 +57,7 @@ import torch
 from torch import nn
 
 from guardopt.align.model import sample, token_logps
+from guardopt.align.ppo import lagrange_step
 from guardopt.align.trainers import (
     Callback,
     TrainLog,
@@ -289,15 +290,14 @@ def dual_update(log_lambda: float, upper: float, threshold: float, lr: float, la
     threshold = check_in_range(threshold, "threshold", owner)
     lr = check_in_range(lr, "lr", owner, 0.0, math.inf, low_open=False)
     lambda_max = check_in_range(lambda_max, "lambda_max", owner, 0.0)
-    cap = math.log(lambda_max)
-    u = float(upper) if isinstance(upper, (int, float)) and not isinstance(upper, bool) else math.nan
+    try:
+        u = float(upper) if isinstance(upper, (int, float)) and not isinstance(upper, bool) else math.nan
+    except OverflowError:  # an int beyond any float is no bound
+        u = math.nan
     if not math.isfinite(u):
-        return cap
-    step = lr * (u - threshold) * math.exp(min(log_lambda, 700.0))
-    new = log_lambda + step
-    if not math.isfinite(new):
-        return cap if step > 0 else log_lambda
-    return min(new, cap)
+        return math.log(lambda_max)
+    # The same multiplier step as Safe RLHF's (`guardopt.align.ppo.lagrange_step`), on the bound U.
+    return lagrange_step(log_lambda, u, threshold, lr, lambda_max)
 
 
 def reinforce_loo_loss(seq_logps: torch.Tensor, returns: torch.Tensor, group_size: int) -> torch.Tensor:

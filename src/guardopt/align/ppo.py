@@ -241,10 +241,10 @@ def lagrange_step(log_lambda: float, mean_cost: float, limit: float, lr: float,
     for name, v in (("log_lambda", log_lambda), ("mean_cost", mean_cost), ("limit", limit)):
         check_in_range(v, name, "lagrange_step")
     lr = check_in_range(lr, "lr", "lagrange_step", 0.0, low_open=False)
-    try:
-        new = float(log_lambda) + lr * math.exp(float(log_lambda)) * (float(mean_cost) - float(limit))
-    except OverflowError:
-        new = math.inf
+    # λ is read at most at the ceiling, so a multiplier beyond it still steps the right way (down when
+    # the cost is under the limit) instead of overflowing.
+    lam = math.exp(min(float(log_lambda), _LOG_LAMBDA_CEILING))
+    new = float(log_lambda) + lr * (float(mean_cost) - float(limit)) * lam
     if lambda_max is not None:
         cap = check_in_range(lambda_max, "lambda_max", "lagrange_step", 0.0)
         new = min(new, math.log(cap))
