@@ -80,3 +80,17 @@ def test_config_validation_names_parameters() -> None:
         TinyLMConfig(1)
     with pytest.raises(GuardoptError, match="max_len"):
         _model()(torch.zeros(1, 30, dtype=torch.long))
+
+
+def test_a_prefix_sits_before_the_tokens_and_only_in_the_first_call() -> None:
+    m = TinyCausalLM(TinyLMConfig(vocab_size=8, d_model=16, n_heads=2, max_len=10), seed=0)
+    ids = torch.tensor([[1, 3, 4]])
+    prefix = m.tok(torch.tensor([[5, 6]])).detach()
+    h, cache = m.hidden_cached(ids, None, prefix=prefix)
+    # A prefix of token embeddings is the same as those tokens in front.
+    assert torch.allclose(h, m.hidden_states(torch.tensor([[5, 6, 1, 3, 4]])), atol=1e-6)
+    assert cache[0][0].shape[2] == 5
+    with pytest.raises(GuardoptError, match="prefix"):
+        m.hidden_cached(ids, cache, prefix=prefix)
+    with pytest.raises(GuardoptError, match="max_len"):
+        m.hidden_cached(torch.ones(1, 9, dtype=torch.long), None, prefix=prefix)

@@ -122,17 +122,28 @@ class TinyCausalLM(nn.Module):
         """The final-LayerNorm hidden states ``(B, T, d_model)`` of ``ids`` (what score heads read)."""
         return self.hidden_cached(ids, None)[0]
 
-    def hidden_cached(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None
+    def hidden_cached(self, ids: torch.Tensor, cache: list[tuple[torch.Tensor, torch.Tensor]] | None,
+                      prefix: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """Hidden states of ``ids`` that follow the cached positions, and the extended cache."""
+        """Hidden states of ``ids`` that follow the cached positions, and the extended cache.
+
+        ``prefix`` ``(B, P, d_model)``: embeddings placed before the tokens (e.g. a projected image), at
+        the first ``P`` positions; the returned states then cover the ``P + T`` positions. Only on a
+        call without a cache (later calls find the prefix in it).
+        """
         if ids.ndim != 2:
             raise InputDataError(f"TinyCausalLM: 'ids' must have shape (B, T). Got {tuple(ids.shape)}.")
+        if prefix is not None and cache is not None:
+            raise InputDataError("TinyCausalLM: a prefix goes in the first call; the cache already holds it.")
         start = 0 if cache is None else cache[0][0].shape[2]
-        T = ids.shape[1]
+        h = self.tok(ids)
+        if prefix is not None:
+            h = torch.cat([prefix, h], dim=1)
+        T = h.shape[1]
         if start + T > self.config.max_len:
             raise InputDataError(f"TinyCausalLM: sequences of {start + T} tokens exceed "
                                  f"max_len={self.config.max_len}.")
-        h = self.tok(ids) + self.pos(torch.arange(start, start + T, device=ids.device))[None]
+        h = h + self.pos(torch.arange(start, start + T, device=ids.device))[None]
         new_cache = []
         for i, block in enumerate(self.blocks):
             h, kv = block(h, None if cache is None else cache[i])

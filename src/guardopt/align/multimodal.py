@@ -109,22 +109,12 @@ class ImagePrefixLM(nn.Module):
             raise InputDataError(f"ImagePrefixLM: 'ids' must have shape (B, T). Got {tuple(ids.shape)} instead.")
         lm: Any = self.lm
         B, T = ids.shape
-        if cache is None:
-            if T > self.config.max_len:
-                raise InputDataError(f"ImagePrefixLM: sequences of {T} tokens exceed max_len={self.config.max_len}.")
-            h = torch.cat([self._prefix(B), lm.tok(ids)], dim=1)
-            h = h + lm.pos(torch.arange(self.n_prefix + T, device=ids.device))[None]
-        else:
-            start = cache[0][0].shape[2]
-            if start + T > lm.config.max_len:
-                raise InputDataError(f"ImagePrefixLM: sequences of {start + T - self.n_prefix} tokens exceed "
-                                     f"max_len={self.config.max_len}.")
-            h = lm.tok(ids) + lm.pos(torch.arange(start, start + T, device=ids.device))[None]
-        new_cache = []
-        for i, block in enumerate(lm.blocks):
-            h, kv = block(h, None if cache is None else cache[i])
-            new_cache.append(kv)
-        h = lm.norm(h)
+        text_start = 0 if cache is None else cache[0][0].shape[2] - self.n_prefix
+        if text_start + T > self.config.max_len:
+            raise InputDataError(f"ImagePrefixLM: sequences of {text_start + T} tokens exceed "
+                                 f"max_len={self.config.max_len}.")
+        # The first call puts the image prefix at the first positions; later calls find it in the cache.
+        h, new_cache = lm.hidden_cached(ids, cache, prefix=self._prefix(B) if cache is None else None)
         return (h[:, self.n_prefix:] if cache is None else h), new_cache
 
     def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
