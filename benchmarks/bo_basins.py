@@ -55,6 +55,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "optuna-gp-sobol-design": {},
     # initial design: 10 uniform random points instead of Sobol (as Optuna's GPSampler starts)
     "design-random": {"design": "random"},
+    # initial design: the very 10 random points Optuna's GPSampler(seed) starts from (a swap test:
+    # same start, so what differs from optuna-gp afterwards is the model and the acquisition)
+    "design-optuna": {"design": "optuna"},
     # initial design: 20 Sobol points (~3d) instead of 10
     "design-20": {"n_initial": 20},
     # noise floor: fit noise from 1e-6 instead of 1e-8 (more jitter)
@@ -86,6 +89,17 @@ def run_gpsampler(variant: str, seed: int, budget: int) -> dict[str, Any]:
             "seconds_per_suggestion": wall / budget}
 
 
+def optuna_start(seed: int, n: int) -> list[dict[str, float]]:
+    """The first ``n`` points of ``GPSampler(seed=seed)`` on Hartmann6 (its random start; they do not
+    depend on the objective's values)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=n))
+    study.optimize(lambda t: sum(t.suggest_float(f"x{i}", 0.0, 1.0) for i in range(6)), n_trials=n)
+    return [dict(t.params) for t in study.trials]
+
+
 def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
     if variant.startswith("optuna-gp"):
         return run_gpsampler(variant, seed, budget)
@@ -111,6 +125,8 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
         if design == "random":  # uniform random initial design (as Optuna's samplers start)
             rng = np.random.default_rng(seed)
             opt._design = [problem.space.decode(u) for u in rng.random((opt._n_initial, problem.space.dim))]
+        if design == "optuna":
+            opt._design = optuna_start(seed, opt._n_initial)
 
     opt.setup = patched_setup  # type: ignore[method-assign]
     misses, steps, gaps = 0, 0, []
@@ -141,6 +157,68 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
             "basin": basin, "lengthscales": np.exp(theta[:6]).round(3).tolist(), "noise": float(np.exp(theta[7])),
             "misses": misses, "steps": steps, "max_gap": float(max(gaps)) if gaps else 0.0,
             "seconds_per_suggestion": wall / budget}
+
+
+PER_SEED_LIMIT = 30  # the per-seed tables show seeds 0..29; the summaries use every seed run
+# (start, GP) pairs of the design comparison: the same GP from different starts, and different GPs
+# from the same start
+DESIGNS = [("GPOptimizer's Sobol design", "guardopt", "baseline"),
+           ("GPOptimizer's Sobol design", "GPSampler", "optuna-gp-sobol-design"),
+           ("uniform random (numpy default_rng(seed))", "guardopt", "design-random"),
+           ("GPSampler's own random start (RandomSampler(seed))", "guardopt", "design-optuna"),
+           ("GPSampler's own random start (RandomSampler(seed))", "GPSampler", "optuna-gp")]
+
+
+def _clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def design_comparison(records: list[dict[str, Any]]) -> list[str]:
+    """Markdown: the global-basin rate by initial design and GP, and paired same-start agreement."""
+    by: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in records:
+        by.setdefault(r["variant"], {})[r["seed"]] = r
+    rows = [d for d in DESIGNS if d[2] in by]
+    if not rows:
+        return []
+    out = ["", "## Initial design against model", "",
+           "Global-basin rate by initial design and GP over every seed each ran (95% Clopper-Pearson interval), "
+           "and median log10 regret:", "",
+           "| initial design | GP | seeds | global basin | rate [95% CI] | median log10 regret |",
+           "|---|---|---|---|---|---|"]
+    for design, gp, v in rows:
+        rs = list(by[v].values())
+        k, n = sum(r["basin"] == "global" for r in rs), len(rs)
+        lo, hi = _clopper_pearson(k, n)
+        med = float(np.median(np.log10(np.maximum([r["regret"] for r in rs], 1e-8))))
+        out.append(f"| {design} | {gp} | {n} | {k}/{n} | {k / n:.2f} [{lo:.2f}, {hi:.2f}] | {med:.2f} |")
+    pairs = [("design-optuna", "optuna-gp", "GPSampler's own random start"),
+             ("baseline", "optuna-gp-sobol-design", "GPOptimizer's Sobol design")]
+    out += ["", "Same start, two GPs (paired by seed): basins (guardopt, GPSampler) and median log10 regret on "
+            "the seeds both ran:", "",
+            "| start | seeds | both global | both second | only guardopt global | only GPSampler global | "
+            "guardopt median | GPSampler median |", "|---|---|---|---|---|---|---|---|"]
+    for a, b, name in pairs:
+        if a not in by or b not in by:
+            continue
+        common = sorted(set(by[a]) & set(by[b]))
+        if not common:
+            continue
+        ga = [by[a][s]["basin"] == "global" for s in common]
+        gb = [by[b][s]["basin"] == "global" for s in common]
+        both = sum(x and y for x, y in zip(ga, gb, strict=True))
+        neither = sum((not x) and (not y) for x, y in zip(ga, gb, strict=True))
+        only_a = sum(x and not y for x, y in zip(ga, gb, strict=True))
+        only_b = sum(y and not x for x, y in zip(ga, gb, strict=True))
+        ma = float(np.median([np.log10(max(by[a][s]["regret"], 1e-8)) for s in common]))
+        mb = float(np.median([np.log10(max(by[b][s]["regret"], 1e-8)) for s in common]))
+        out.append(f"| {name} | {len(common)} | {both} | {neither} | {only_a} | {only_b} | {ma:.2f} | {mb:.2f} |")
+    return out
 
 
 def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
@@ -174,7 +252,10 @@ def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
         span = f"{ss[0]}-{ss[-1]}" if ss == list(range(ss[0], ss[-1] + 1)) else ",".join(map(str, ss))
         lines.append(f"| {v} | {span} | {med:.2f} | {q25:.2f} | {q75:.2f} | {g}/{len(rows)} | {miss}/{steps} | "
                      f"{gap} | {ls} | {sec} |")
-    lines += ["", "Per seed: g = global basin, s = second basin, then log10 regret; - = not run.", "",
+    lines += design_comparison(records)
+    seeds = [s for s in seeds if s < PER_SEED_LIMIT]
+    lines += ["", f"Per seed (seeds below {PER_SEED_LIMIT}): g = global basin, s = second basin, then log10 regret; "
+              "- = not run.", "",
               "| variant | " + " | ".join(str(s) for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
     for v in variants:
         by_seed = {r["seed"]: r for r in records if r["variant"] == v}
@@ -184,7 +265,7 @@ def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
     lines += ["", "Final lengthscales of each run (x0..x5), to see which dimensions the fit declared irrelevant:", "",
               "| variant | seed | basin | lengthscales |", "|---|---|---|---|"]
     for r in records:
-        if r["variant"] == "baseline":
+        if r["variant"] == "baseline" and r["seed"] < PER_SEED_LIMIT:
             lines.append(f"| {r['variant']} | {r['seed']} | {r['basin']} | {r['lengthscales']} |")
     return "\n".join(lines) + "\n"
 
