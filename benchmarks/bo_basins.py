@@ -170,12 +170,10 @@ DESIGNS = [("GPOptimizer's Sobol design", "guardopt", "baseline"),
 
 
 def _clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    from scipy.stats import beta
+    from guardopt.uncertainty.bounds import clopper_pearson
 
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
-    return lo, hi
+    est = clopper_pearson(k, n, delta=1 - level)
+    return float(est.lower), float(est.upper)
 
 
 def design_comparison(records: list[dict[str, Any]]) -> list[str]:
