@@ -18,9 +18,14 @@ Methods: ``gp`` (guardopt's `GPOptimizer` on the conditional space, default sett
 (the same GP on the flat space that drops every ``when``: all parameters are always sampled, the
 objective ignores the inactive ones: what a user without conditional spaces runs), ``tpe``
 (Optuna's `TPESampler(seed=seed)` with its defaults, the same parameters suggested under the same
-conditions, define-by-run) and ``random`` (`Space.sample`). ``gp-yj`` (the GP with
-``output_transform="yeo-johnson"``) is an ablation, run only with ``--methods gp-yj``; it is reported
-beside the others and is not the GP of the headline comparison.
+conditions, define-by-run) and ``random`` (`Space.sample`).
+
+Ablations, reported beside the others and never the GP of the headline comparison: ``gp-yj`` (the
+GP with ``output_transform="yeo-johnson"``, run with ``--methods gp-yj``), ``gp-tpe-start`` (a swap
+test: the GP started from TPE's own 10 random startup points instead of its Sobol design, run with
+``--methods gp-tpe-start``), and any `GPOptimizer` options given as JSON with ``--gp-options`` and
+named by ``--label``. Ablations are developed on seeds disjoint from the headline's (``--seed-start
+100``, written to ``conditional-dev``), so that no choice is fitted to the seeds it is judged on.
 
 Writes ``benchmarks/results/conditional.json`` (every run, its best-so-far curve, and what was run)
 and ``conditional.md`` (per task and method: median, mean and quartiles of the best value at the
@@ -31,6 +36,8 @@ Example::
 
     python benchmarks/conditional.py                       # 3 tasks x 4 methods x 10 seeds
     python benchmarks/conditional.py --tasks jenatton --seeds 3 --out /tmp/cond
+    python benchmarks/conditional.py --tasks svc-digits --seed-start 100 --gp-options '{"n_initial": 16}' \\
+        --label gp-n16 --out benchmarks/results/conditional-dev
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ from guardopt.bo.optimizer import GPOptimizer
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 METHODS = ("gp", "gp-flat", "tpe", "random")
-EXTRA_METHODS = ("gp-yj",)  # an ablation, run only when asked for: not part of the headline comparison
+# ablations, run only when asked for: not part of the headline comparison
+EXTRA_METHODS = ("gp-yj", "gp-tpe-start")
 
 
 @dataclass
@@ -186,7 +194,19 @@ def optuna_params(space: go.Space, trial: Any) -> dict[str, Any]:
     return {n: out[n] for n in space.names if n in out}
 
 
-def run_one(task: Task, method: str, seed: int, budget: int) -> dict[str, Any]:
+def tpe_startup(task: Task, seed: int, n: int = 10) -> list[dict[str, Any]]:
+    """The first ``n`` points of ``TPESampler(seed=seed)`` (its random startup: they do not depend on the values)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    st = optuna.create_study(direction=task.direction, sampler=optuna.samplers.TPESampler(seed=seed))
+    points: list[dict[str, Any]] = []
+    st.optimize(lambda tr: points.append(optuna_params(task.space, tr)) or 0.0, n_trials=n)
+    return points
+
+
+def run_one(task: Task, method: str, seed: int, budget: int,
+            gp_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """One run of ``method`` on ``task``: values in trial order, best-so-far curve, seconds."""
     values: list[float] = []
     params: list[dict[str, Any]] = []
@@ -203,11 +223,14 @@ def run_one(task: Task, method: str, seed: int, budget: int) -> dict[str, Any]:
         return v
 
     t0 = time.perf_counter()
-    if method in ("gp", "gp-flat", "gp-yj"):
+    if method in ("gp", "gp-flat", "gp-yj", "gp-tpe-start") or gp_options is not None:
         space = flat(task.space) if method == "gp-flat" else task.space
-        options = {"output_transform": "yeo-johnson"} if method == "gp-yj" else {}
+        options = {"output_transform": "yeo-johnson"} if method == "gp-yj" else dict(gp_options or {})
         study = go.Study(space, direction=task.direction,  # type: ignore[arg-type]
                          optimizer=GPOptimizer(seed=seed, **options))
+        if method == "gp-tpe-start":  # a swap test: the GP from TPE's own 10 random startup points
+            for p in tpe_startup(task, seed):
+                study.enqueue(p)
         study.optimize(evaluate, n_trials=budget)
     elif method == "tpe":
         import optuna
@@ -232,8 +255,9 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
               meta: dict[str, Any]) -> str:
     from scipy.stats import wilcoxon
 
+    first = int(meta.get("seed_start", 0))
     lines = ["# Conditional spaces: GP vs Optuna TPE vs random", "",
-             f"Budget {meta['budget']} trials, seeds {meta['seeds']}, CV folds {meta['folds']}; "
+             f"Budget {meta['budget']} trials, seeds {first}..{first + meta['seeds'] - 1}, CV folds {meta['folds']}; "
              f"wall time {meta.get('wall_s', float('nan')):.0f} s on {meta['machine']}. "
              "Best value at the budget (accuracy: higher is better; jenatton: lower is better).", "",
              "| task | method | median | mean | q25 | q75 | s overhead / trial |", "|---|---|---|---|---|---|---|"]
@@ -251,7 +275,9 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
               "GP at or above TPE (median) |", "|---|---|---|---|---|---|---|---|---|"]
     for t in tasks:
         tpe = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == "tpe"}
-        for variant in ("gp", "gp-yj"):
+        variants = ["gp", *sorted({r["method"] for r in records if r["task"] == t and r["method"].startswith("gp-")
+                                   and r["method"] != "gp-flat"})]
+        for variant in variants:
             gp = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == variant}
             seeds = sorted(set(gp) & set(tpe))
             if not seeds:
@@ -265,6 +291,11 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
             lines.append(f"| {t} | {variant} | {len(seeds)} | {med:+.4f} | {wins} | {ties} | {losses} | {p:.3f} | "
                          f"{'yes' if med >= 0 else 'no'} |")
     lines += ["", "(the difference column is signed so that positive means the GP is better)", ""]
+    ablations = {r["method"]: r["gp_options"] for r in records if "gp_options" in r}
+    if ablations:
+        lines += ["Ablations (GPOptimizer options; the headline `gp` uses the defaults):", ""]
+        lines += [f"- `{m}`: `{json.dumps(o, sort_keys=True)}`" for m, o in sorted(ablations.items())]
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -275,6 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=30)
     ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--seed-start", type=int, default=0,
+                    help="first seed (seeds seed-start .. seed-start + seeds - 1); ablations are developed on "
+                         "seeds disjoint from the headline's 0..9")
+    ap.add_argument("--gp-options", default=None,
+                    help='an ablation: GPOptimizer options as JSON (e.g. \'{"n_initial": 16}\'), run as the method '
+                         "named by --label")
+    ap.add_argument("--label", default=None, help="the method name of a --gp-options ablation (e.g. gp-n16)")
     ap.add_argument("--out", default=str(RESULTS / "conditional"))
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--compare-with", default=None,
@@ -282,13 +320,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown from the stored JSON")
     args = ap.parse_args(argv)
     tasks, methods = args.tasks.split(","), args.methods.split(",")
+    gp_options = json.loads(args.gp_options) if args.gp_options else None
+    if gp_options is not None:
+        if not args.label or not args.label.startswith("gp-") or args.label in (*METHODS, *EXTRA_METHODS):
+            ap.error("--gp-options needs a new --label starting with 'gp-'")
+        methods = [args.label]
     out_json, out_md = Path(args.out + ".json"), Path(args.out + ".md")
     out_json.parent.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {"records": []}
     if out_json.exists() and not args.fresh:
         data = json.loads(out_json.read_text())
     done = {(r["task"], r["method"], r["seed"]) for r in data["records"]}
-    meta = {"budget": args.budget, "seeds": args.seeds, "folds": args.folds, "tasks": tasks, "methods": methods,
+    meta = {"budget": args.budget, "seeds": args.seeds, "seed_start": args.seed_start, "folds": args.folds,
+            "tasks": tasks, "methods": methods,
             "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
             "python": sys.version.split()[0],
             "commands": [*data.get("meta", {}).get("commands", [data["meta"]["command"]] if "command" in data.get(
@@ -302,11 +346,13 @@ def main(argv: list[str] | None = None) -> None:
     wall_before = float(data.get("meta", {}).get("wall_s", 0.0))
     for tname in tasks:
         task = TASKS[tname](args.folds)
-        for seed in range(args.seeds):
+        for seed in range(args.seed_start, args.seed_start + args.seeds):
             for m in methods:
                 if (tname, m, seed) in done:
                     continue
-                rec = run_one(task, m, seed, args.budget)
+                rec = run_one(task, m, seed, args.budget, gp_options if m == args.label else None)
+                if m == args.label:
+                    rec["gp_options"] = gp_options
                 data["records"].append(rec)
                 meta["wall_s"] = wall_before + time.perf_counter() - t_start
                 data["meta"] = meta
@@ -325,6 +371,7 @@ def _write_report(data: dict[str, Any], compare_with: str | None, out_md: Path) 
     if compare_with:
         records += json.loads(Path(compare_with).read_text())["records"]
     present = [m for m in (*METHODS, *EXTRA_METHODS) if any(r["method"] == m for r in records)]
+    present += sorted({r["method"] for r in records} - set(present))  # --gp-options ablations
     present_tasks = [t for t in TASKS if any(r["task"] == t for r in records)]
     text = summarize(records, present_tasks, present, data["meta"])
     if compare_with:
