@@ -369,11 +369,7 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_xlabel("evaluations")
         ax.set_ylabel("log10 median simple regret")
         ax.legend()
-    fig.tight_layout()
-    path = Path(outdir) / "bo_tutorial_regret.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    out.append(path)
+    out.append(_save(fig, outdir, "bo_tutorial_regret.png"))
     methods = [m for m in GRID["mf-branin"] if results.metric("regret", "mf-branin", m).size]
     if methods:
         # Claim 5 per seed: each seed's final target regret, one line per seed across the methods.
@@ -392,12 +388,18 @@ def plots(results: Results, outdir: Path) -> list[Path]:
         ax.set_ylabel("log10 final regret at s = 1")
         ax.set_title("mf-branin: per-seed regret (grey lines join one seed)")
         ax.legend()
-        fig.tight_layout()
-        path = Path(outdir) / "bo_tutorial_multifidelity.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        out.append(path)
+        out.append(_save(fig, outdir, "bo_tutorial_multifidelity.png"))
     return out
+
+
+def _save(fig: Any, outdir: str | Path, name: str) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(outdir) / name
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 NOTES = """
