@@ -37,7 +37,16 @@ def test_the_command_serves_the_storage_until_interrupted(db: str, tmp_path: Pat
         assert "demo" in names
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        # communicate, not wait: it drains both pipes, so a child that writes while stopping cannot
+        # block on a full pipe; on a timeout the child's output says where it hung.
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the dashboard did not stop within 60 s of Ctrl-C; stdout: {out[-2000:]!r}; "
+                        f"stderr: {err[-2000:]!r}")
+        assert proc.returncode == 0, err
 
 
 def test_a_missing_storage_or_bad_options_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
