@@ -19,11 +19,18 @@ from guardopt.cli.main import main
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
+# Runs the CLI with Ctrl-C's usual handler whatever the suite inherited: a shell's background job
+# (`make test &`) ignores SIGINT, and a Python started with SIGINT ignored never raises KeyboardInterrupt.
+RUN_CLI = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+           "sys.argv[0] = 'guardopt'; runpy.run_module('guardopt.cli.main', run_name='__main__')")
+
+
 def test_the_command_serves_the_storage_until_interrupted(db: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "guardopt.cli.main", "dashboard", "--storage", db, "--port", "0",
-                             "--reports", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=tmp_path)
+    # -X faulthandler: if it hangs, SIGABRT makes it print every thread's stack (read below).
+    command = [sys.executable, "-X", "faulthandler", "-c", RUN_CLI, "dashboard", "--storage", db,
+               "--port", "0", "--reports", str(tmp_path)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert proc.stdout is not None
         line = ""
@@ -42,7 +49,7 @@ def test_the_command_serves_the_storage_until_interrupted(db: str, tmp_path: Pat
         try:
             _, err = proc.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            proc.send_signal(signal.SIGABRT)
             out, err = proc.communicate()
             pytest.fail(f"the dashboard did not stop within 60 s of Ctrl-C; stdout: {out[-2000:]!r}; "
                         f"stderr: {err[-2000:]!r}")
