@@ -45,13 +45,13 @@ from guardopt.bo.gp import (
     LOG_SF2_BOUNDS,
     MAX_NOISE,
     MIN_NOISE,
-    SQRT5,
     GaussianProcess,
     GPPrior,
     central_difference_prediction_grad,
     check_gp_data,
     factorize,
     matern52,
+    matern52_parts,
 )
 from guardopt.core.errors import InvalidParameterError, as_float_array
 
@@ -121,17 +121,6 @@ def initial_theta(dim: int, prior: GPPrior) -> np.ndarray:
     return np.concatenate([np.full(k, ls), [0.0, math.log(1e-3)], np.full(k, ls), [_DISCREPANCY_LOG_SF2_MEAN, 0.0]])
 
 
-def _matern_parts(x: np.ndarray, ls: np.ndarray, sf2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Matérn-5/2 matrix ``K`` (n, n), ``g(r)`` with ``dK/dlog l_i = g(r) d2_i``, and ``d2`` (n, n, k)."""
-    diff = (x[:, None, :] - x[None, :, :]) / ls
-    d2 = diff**2
-    r = np.sqrt(np.sum(d2, -1))
-    e = np.exp(-SQRT5 * r)
-    kmat = sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
-    g = sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e
-    return kmat, g, d2
-
-
 def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, fid_col: int, target: float,
                       prior: GPPrior) -> tuple[float, np.ndarray]:
     """Negative (log marginal likelihood + log prior), GLS constant mean profiled out, and its gradient.
@@ -156,8 +145,8 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, fid_col: 
     th = full_theta(theta, d)
     kern = FidelityKernel(fid_col, target, th, d)
     xs = x[:, kern.cols]
-    k0, g0, d2_0 = _matern_parts(xs, kern.ls0, kern.sf0)
-    k1, g1, d2_1 = _matern_parts(xs, kern.ls1, kern.sf1)
+    k0, g0, d2_0 = matern52_parts(xs, kern.ls0, kern.sf0)
+    k1, g1, d2_1 = matern52_parts(xs, kern.ls1, kern.sf1)
     u = np.clip(x[:, fid_col], 0.0, 1.0)
     base = 1.0 + np.outer(u, u)
     weight = np.outer(kern.target - u, kern.target - u) * base**kern.power

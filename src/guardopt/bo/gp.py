@@ -64,6 +64,20 @@ def matern52(x1: np.ndarray, x2: np.ndarray, lengthscales: np.ndarray, signal_va
     return np.asarray(signal_var * (1 + SQRT5 * r + 5.0 / 3.0 * r2) * np.exp(-SQRT5 * r))
 
 
+def matern52_parts(x: np.ndarray, ls: np.ndarray, sf2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matérn-5/2 matrix ``K`` (n, n) of ``x`` (n, d), ``g(r)`` with ``dK/dlog l_i = g(r) d2_i``, and ``d2`` (n, n, d).
+
+    ``d2_i`` holds the squared scaled differences in column ``i``: what a likelihood's lengthscale
+    gradient contracts against.
+    """
+    diff = (x[:, None, :] - x[None, :, :]) / ls
+    d2 = diff**2
+    r = np.sqrt(np.sum(d2, -1))
+    e = np.exp(-SQRT5 * r)
+    kmat = sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
+    return kmat, sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e, d2
+
+
 def _matern_radial_derivative(r: np.ndarray, signal_var: float) -> np.ndarray:
     # g(r) = s^2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r); then dk/dr = -r g(r), which avoids 0/0 at r = 0.
     return np.asarray(signal_var * (5.0 / 3.0) * (1 + SQRT5 * r) * np.exp(-SQRT5 * r))
@@ -141,11 +155,7 @@ def neg_log_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple
     ls = np.exp(theta[:d])
     sf2 = math.exp(theta[d])
     noise = math.exp(theta[d + 1])
-    diff = (x[:, None, :] - x[None, :, :]) / ls  # (n, n, d)
-    d2 = diff**2
-    r = np.sqrt(np.sum(d2, -1))
-    e = np.exp(-SQRT5 * r)
-    kc = sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
+    kc, g, d2 = matern52_parts(x, ls, sf2)
     k = kc + (noise + JITTER) * np.eye(n)
     try:
         chol = cholesky(k, lower=True, check_finite=False)
@@ -160,7 +170,6 @@ def neg_log_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple
     nll = 0.5 * float(resid @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * math.log(2 * math.pi)
     k_inv = cho_solve((chol, True), np.eye(n), check_finite=False)
     w = k_inv - np.outer(alpha, alpha)  # d nll / d theta = 0.5 tr(W dK/dtheta)
-    g = _matern_radial_derivative(r, sf2)
     grad = np.empty_like(theta)
     grad[:d] = 0.5 * np.einsum("jk,jki->i", w * g, d2)
     grad[d] = 0.5 * float(np.sum(w * kc))
