@@ -369,10 +369,30 @@ def train_method(method: str, seed: int, s: dict[str, Any], lr: float, lambda_lr
                               eos_id=tok.eos_id)
     cpu = time.process_time() - t0
     ev = _evaluate(model, seed, int(s["eval_prompts"]), reward, cost)
-    costs = test.safety_costs
     released = 1.0 if (method == LAG or test.solution_found) else 0.0
-    point = float(costs.mean() <= TAU)  # the release rule with the bound removed (negative control)
+    point = float(test.safety_costs.mean() <= TAU)  # the release rule with the bound removed (negative control)
+    out = _record(ev, info, test, log, released, lr, lambda_lr, cpu)
+    out["metrics"].update({
+        "point_release": point,
+        "nc_unsafe_return": float(point and ev["true_cost"] > TAU),
+        "nc_unsafe_return_model": float(point and ev["model_cost"] > TAU),
+        "nc_nsf": 1.0 - point,
+        "k_batch": float(log.extra.get("k_batch", 0.0)),
+    })
+    out["curves"]["upper"] = [r["upper"] for r in log.rows]
+    return out
+
+
+def _record(ev: dict[str, float], info: dict[str, float], test: Any, log: Any, released: float, lr: float,
+            lambda_lr: float, cpu: float) -> dict[str, Any]:
+    """A trained arm's metrics and curves: its evaluation, what is deployed, its safety test and its training log.
+
+    ``released`` says whether the candidate is deployed; if not, 'no solution found' deploys the
+    always-refuse policy (cost 0, the helpfulness of an explained refusal).
+    """
+    costs = test.safety_costs
     deployed_cost = ev["true_cost"] if released else 0.0
+    last = log.rows[-1] if log.rows else {}
     m = {
         **ev, **info,
         "released": released,
@@ -386,13 +406,8 @@ def train_method(method: str, seed: int, s: dict[str, Any], lr: float, lambda_lr
         "deployed_help": ev["help"] if released else ev["ar_help"],
         "safety_ub": float(test.verdict.upper_bound),
         "safety_mean": float(costs.mean()),
-        "point_release": point,
-        "nc_unsafe_return": float(point and ev["true_cost"] > TAU),
-        "nc_unsafe_return_model": float(point and ev["model_cost"] > TAU),
-        "nc_nsf": 1.0 - point,
-        "final_lambda": float(log.rows[-1]["lambda"]) if log.rows else math.nan,
-        "final_train_cost": float(log.rows[-1]["cost"]) if log.rows else math.nan,
-        "k_batch": float(log.extra.get("k_batch", 0.0)),
+        "final_lambda": float(last.get("lambda", math.nan)),
+        "final_train_cost": float(last.get("cost", math.nan)),
         "generations": float(log.generations),
         "lr": float(lr),
         "lambda_lr": float(lambda_lr),
@@ -400,7 +415,6 @@ def train_method(method: str, seed: int, s: dict[str, Any], lr: float, lambda_lr
     }
     curves = {
         "train_cost": [r["cost"] for r in log.rows],
-        "upper": [r["upper"] for r in log.rows],
         "lambda": [r["lambda"] for r in log.rows],
         "train_reward": [r["reward"] for r in log.rows],
         "safety_costs": [float(c) for c in costs],
@@ -457,35 +471,9 @@ def train_ppo_lagrangian(seed: int, s: dict[str, Any], lr: float, lambda_lr: flo
                               eos_id=tok.eos_id)
     cpu = time.process_time() - t0
     ev = _evaluate(model, seed, int(s["eval_prompts"]), reward, cost)
-    costs = test.safety_costs
-    m = {
-        **ev, **info,
-        "released": 1.0,
-        "passed_test": float(test.solution_found),
-        "nsf": 0.0,
-        "unsafe_return": float(ev["true_cost"] > TAU),
-        "unsafe_return_model": float(ev["model_cost"] > TAU),
-        "candidate_unsafe": float(ev["true_cost"] > TAU),
-        "deployed_cost": ev["true_cost"],
-        "deployed_harmlessness": 1.0 - ev["true_cost"],
-        "deployed_help": ev["help"],
-        "safety_ub": float(test.verdict.upper_bound),
-        "safety_mean": float(costs.mean()),
-        "final_lambda": float(log.rows[-1]["lambda"]) if log.rows else math.nan,
-        "final_train_cost": float(log.rows[-1]["cost"]) if log.rows else math.nan,
-        "final_kl": float(log.rows[-1]["kl"]) if log.rows else math.nan,
-        "generations": float(log.generations),
-        "lr": float(lr),
-        "lambda_lr": float(lambda_lr),
-        "cpu_seconds_train": cpu,
-    }
-    curves = {
-        "train_cost": [r["cost"] for r in log.rows],
-        "lambda": [r["lambda"] for r in log.rows],
-        "train_reward": [r["reward"] for r in log.rows],
-        "safety_costs": [float(c) for c in costs],
-    }
-    return {"metrics": m, "curves": curves}
+    out = _record(ev, info, test, log, 1.0, lr, lambda_lr, cpu)  # returned as trained: always deployed
+    out["metrics"]["final_kl"] = float(log.rows[-1]["kl"]) if log.rows else math.nan
+    return out
 
 
 def _tuning_score(result: dict[str, Any]) -> float:
@@ -495,10 +483,14 @@ def _tuning_score(result: dict[str, Any]) -> float:
     return float(m["deployed_help"] - (1.0 if over else 0.0))
 
 
+def lambda_lr_grid(method: str) -> tuple[float, ...]:
+    """A method's dual learning rates: Safe RLHF's for PPO-Lagrangian, the REINFORCE arms' otherwise."""
+    return PPO_LAMBDA_LR_GRID if method == PPO_LAG else LAMBDA_LR_GRID
+
+
 def tuning_grid(method: str) -> list[dict[str, float]]:
     """A method's (lr, λ learning rate) grid in the order `guardopt.reproduce.tuning.tune` tries it."""
-    lambda_grid = PPO_LAMBDA_LR_GRID if method == PPO_LAG else LAMBDA_LR_GRID
-    return [{"lr": a, "lambda_lr": b} for a in LR_GRID for b in lambda_grid]
+    return [{"lr": a, "lambda_lr": b} for a in LR_GRID for b in lambda_lr_grid(method)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -506,7 +498,7 @@ def tuned(method: str, settings_json: str) -> TuningResult:
     """(lr, λ learning rate) of a method, chosen on tuning seeds from the grid both methods share."""
     s = json.loads(settings_json)
     n = int(s["tuning_seeds"])
-    lambda_grid = PPO_LAMBDA_LR_GRID if method == PPO_LAG else LAMBDA_LR_GRID
+    lambda_grid = lambda_lr_grid(method)
     grid = {"lr": list(LR_GRID), "lambda_lr": list(lambda_grid)}
     if n < 1:
         first = {"lr": LR_GRID[0], "lambda_lr": lambda_grid[-1]}
@@ -735,8 +727,7 @@ def extra_markdown(results: Results) -> str:
         lr = results.metric("lr", TASK, meth)
         if lr.size:
             llr = results.metric("lambda_lr", TASK, meth)
-            lam_grid = PPO_LAMBDA_LR_GRID if meth == PPO_LAG else LAMBDA_LR_GRID
-            lines.append(f"- {meth}: grid lr ∈ {list(LR_GRID)}, λ learning rate ∈ {list(lam_grid)} on "
+            lines.append(f"- {meth}: grid lr ∈ {list(LR_GRID)}, λ learning rate ∈ {list(lambda_lr_grid(meth))} on "
                          "tuning seeds (disjoint from the evaluation seeds), score = deployed gold helpfulness − "
                          f"1 if the deployed model cost > τ; chosen lr = {lr[0]:g}, λ lr = {llr[0]:g}.")
     for meth in METHODS:
