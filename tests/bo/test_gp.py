@@ -5,7 +5,7 @@ import math
 import numpy as np
 from scipy.optimize import approx_fprime
 
-from guardopt.bo.gp import GaussianProcess, GPPrior, fit_hyperparameters, matern52, neg_log_posterior
+from guardopt.bo.gp import GaussianProcess, GPPrior, fit_hyperparameters, matern52, matern52_parts, neg_log_posterior
 
 
 def _data(n=12, d=3, seed=0):
@@ -65,3 +65,22 @@ def test_predict_gradient_and_fit():
     # A smooth noise-free function is interpolated: small fitted noise, small training residuals.
     assert math.exp(theta[-1]) < 0.05
     assert np.max(np.abs(gp.predict(x)[0] - y)) < 0.2
+
+
+def test_matern52_parts_by_hand():
+    # Two points 0.3 apart in x0 and 0.4 in x1, lengthscales (0.5, 2), s^2 = 2: scaled distance
+    # r = sqrt(0.6^2 + 0.2^2) = sqrt(0.4).
+    x = np.array([[0.1, 0.2], [0.4, 0.6]])
+    k, g, d2 = matern52_parts(x, np.array([0.5, 2.0]), 2.0)
+    r = math.sqrt(0.4)
+    e = math.exp(-math.sqrt(5) * r)
+    assert np.allclose(np.diag(k), 2.0) and np.allclose(np.diag(g), 2.0 * 5 / 3)
+    assert math.isclose(k[0, 1], 2.0 * (1 + math.sqrt(5) * r + 5 / 3 * 0.4) * e, rel_tol=1e-12)
+    assert math.isclose(g[0, 1], 2.0 * 5 / 3 * (1 + math.sqrt(5) * r) * e, rel_tol=1e-12)
+    assert np.allclose(d2[0, 1], [0.36, 0.04]) and np.allclose(d2[1, 0], [0.36, 0.04])
+    assert np.allclose(k, matern52(x, x, np.array([0.5, 2.0]), 2.0))
+    # g is the lengthscale derivative's factor: dK/dlog l_0 = g d2_0 (central difference in log l_0)
+    h = 1e-6
+    kp = matern52_parts(x, np.array([0.5 * math.exp(h), 2.0]), 2.0)[0]
+    km = matern52_parts(x, np.array([0.5 * math.exp(-h), 2.0]), 2.0)[0]
+    assert math.isclose((kp[0, 1] - km[0, 1]) / (2 * h), g[0, 1] * d2[0, 1, 0], rel_tol=1e-6)
