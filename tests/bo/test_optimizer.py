@@ -117,3 +117,35 @@ def test_multi_fidelity_prefers_cheap_evaluations_first():
 def test_multi_fidelity_needs_kg():
     with pytest.raises(InvalidParameterError):
         GPConfig(acquisition="ei", fidelity="fidelity", fidelity_cost=lambda s: 1.0)
+
+
+def test_predict_is_the_posterior_in_the_objectives_units_and_direction():
+    from guardopt.bo.gp import GaussianProcess, Standardizer
+    from guardopt.core.errors import InputDataError, UnsupportedError
+
+    space = go.Space({"x": go.Real(0.0, 4.0)})
+    opt = GPOptimizer(seed=0, n_candidates=128)
+    study = go.Study(space, direction="maximize", optimizer=opt)
+    with pytest.raises(UnsupportedError, match="at least two evaluated trials"):
+        opt.predict([{"x": 1.0}])
+    study.optimize(lambda p: 10.0 - (p["x"] - 1.0) ** 2, n_trials=8)
+    xs = [{"x": 0.5}, {"x": 1.0}, {"x": 3.9}]
+    mean, sd = opt.predict(xs)
+    # the same numbers by hand: the fitted GP on the standardized losses (loss = -value)
+    loss = np.array([-(10.0 - (t.params["x"] - 1.0) ** 2) for t in study.trials])
+    scaler = Standardizer.fit(loss)
+    gp = GaussianProcess(np.array([space.encode(t.params) for t in study.trials]), scaler.transform(loss),
+                         opt._theta)
+    mu, var = gp.predict(np.array([space.encode(p) for p in xs]))
+    np.testing.assert_allclose(mean, -(scaler.mean + scaler.std * mu), rtol=1e-12)
+    np.testing.assert_allclose(sd, scaler.std * np.sqrt(var), rtol=1e-12)
+    assert abs(mean[1] - 10.0) < 0.1 and mean[2] < 3.0  # an accuracy-like value, not a loss
+    assert opt.predict([])[0].shape == (0,)
+    with pytest.raises(InputDataError, match="'x'"):
+        opt.predict([{"x": 9.0}])
+    with pytest.raises(InputDataError, match="sequence of parameter mappings"):
+        opt.predict({"x": 1.0})  # type: ignore[arg-type]
+    warped = GPOptimizer(seed=0, output_transform="yeo-johnson")
+    go.Study(space, optimizer=warped).optimize(lambda p: p["x"], n_trials=3)
+    with pytest.raises(UnsupportedError, match="output_transform"):
+        warped.predict(xs)

@@ -36,7 +36,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky
 from scipy.optimize import minimize
 
 from guardopt.bo.gp import (
@@ -53,6 +52,7 @@ from guardopt.bo.gp import (
     matern52,
     matern52_parts,
 )
+from guardopt.bo.linalg import cho_solve_lower, cholesky_lower
 from guardopt.core.errors import InvalidParameterError, as_float_array
 
 _DISCREPANCY_LOG_SF2_MEAN = math.log(0.1)
@@ -153,19 +153,19 @@ def neg_log_posterior(theta: np.ndarray, x: np.ndarray, y: np.ndarray, fid_col: 
     wk1 = weight * k1
     kmat = k0 + wk1 + (kern.noise + JITTER) * np.eye(n)
     try:
-        chol = cholesky(kmat, lower=True, check_finite=False)
+        chol = cholesky_lower(kmat)
     except (np.linalg.LinAlgError, ValueError):
         return 1e10, np.zeros_like(theta)
     ones = np.ones(n)
-    k_inv_y = cho_solve((chol, True), y, check_finite=False)
-    k_inv_1 = cho_solve((chol, True), ones, check_finite=False)
+    k_inv_y = cho_solve_lower(chol, y)
+    k_inv_1 = cho_solve_lower(chol, ones)
     mean = float(ones @ k_inv_y / (ones @ k_inv_1))
     resid = y - mean
     alpha = k_inv_y - mean * k_inv_1
     nll = 0.5 * float(resid @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * math.log(2 * math.pi)
     if not math.isfinite(nll):
         return 1e10, np.zeros_like(theta)
-    w = cho_solve((chol, True), np.eye(n), check_finite=False) - np.outer(alpha, alpha)
+    w = cho_solve_lower(chol, np.eye(n)) - np.outer(alpha, alpha)
     grad = np.empty(2 * d + 2)
     grad[:k] = 0.5 * np.einsum("jk,jki->i", w * g0, d2_0)
     grad[k] = 0.5 * float(np.sum(w * k0))

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
 
+from guardopt.bo.linalg import cho_solve_lower, cholesky_lower, solve_lower
 from guardopt.core.errors import InputDataError, as_float_array
 
 SQRT5 = math.sqrt(5.0)
@@ -76,11 +76,6 @@ def matern52_parts(x: np.ndarray, ls: np.ndarray, sf2: float) -> tuple[np.ndarra
     e = np.exp(-SQRT5 * r)
     kmat = sf2 * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
     return kmat, sf2 * (5.0 / 3.0) * (1 + SQRT5 * r) * e, d2
-
-
-def _matern_radial_derivative(r: np.ndarray, signal_var: float) -> np.ndarray:
-    # g(r) = s^2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r); then dk/dr = -r g(r), which avoids 0/0 at r = 0.
-    return np.asarray(signal_var * (5.0 / 3.0) * (1 + SQRT5 * r) * np.exp(-SQRT5 * r))
 
 
 @dataclass(frozen=True)
@@ -158,17 +153,17 @@ def neg_log_likelihood(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple
     kc, g, d2 = matern52_parts(x, ls, sf2)
     k = kc + (noise + JITTER) * np.eye(n)
     try:
-        chol = cholesky(k, lower=True, check_finite=False)
+        chol = cholesky_lower(k)
     except np.linalg.LinAlgError:
         return 1e10, np.zeros_like(theta)
     ones = np.ones(n)
-    k_inv_y = cho_solve((chol, True), y, check_finite=False)
-    k_inv_1 = cho_solve((chol, True), ones, check_finite=False)
+    k_inv_y = cho_solve_lower(chol, y)
+    k_inv_1 = cho_solve_lower(chol, ones)
     mean = float(ones @ k_inv_y / (ones @ k_inv_1))
     alpha = k_inv_y - mean * k_inv_1
     resid = y - mean
     nll = 0.5 * float(resid @ alpha) + float(np.sum(np.log(np.diag(chol)))) + 0.5 * n * math.log(2 * math.pi)
-    k_inv = cho_solve((chol, True), np.eye(n), check_finite=False)
+    k_inv = cho_solve_lower(chol, np.eye(n))
     w = k_inv - np.outer(alpha, alpha)  # d nll / d theta = 0.5 tr(W dK/dtheta)
     grad = np.empty_like(theta)
     grad[:d] = 0.5 * np.einsum("jk,jki->i", w * g, d2)
@@ -285,7 +280,7 @@ def factorize(k: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarr
     limit = 1e6 * max(float(np.max(np.abs(np.diag(k)), initial=0.0)), 1.0)
     while True:
         try:
-            chol = cholesky(k + jitter * np.eye(n), lower=True, check_finite=False)
+            chol = cholesky_lower(k + jitter * np.eye(n))
             break
         except np.linalg.LinAlgError:
             jitter = max(10 * jitter, 1e-6)
@@ -293,8 +288,8 @@ def factorize(k: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarr
                 raise InputDataError("The covariance of a GaussianProcess cannot be factorized even with jitter "
                                      f"{jitter:g}; check its 'x' and 'theta'.") from None
     ones = np.ones(n)
-    k_inv_y = cho_solve((chol, True), y, check_finite=False)
-    k_inv_1 = cho_solve((chol, True), ones, check_finite=False)
+    k_inv_y = cho_solve_lower(chol, y)
+    k_inv_1 = cho_solve_lower(chol, ones)
     mean_const = float(ones @ k_inv_y / (ones @ k_inv_1))
     return chol, mean_const, k_inv_y - mean_const * k_inv_1
 
@@ -331,7 +326,7 @@ class GaussianProcess:
 
     def _v(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ks = self.kernel(xs, self.x)  # (m, n)
-        v = solve_triangular(self.chol, ks.T, lower=True, check_finite=False)  # (n, m)
+        v = solve_lower(self.chol, ks.T)  # (n, m)
         return ks, v
 
     def predict(self, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -347,11 +342,14 @@ class GaussianProcess:
         x = np.asarray(x, dtype=float)
         diff = (x[None, :] - self.x) / self.lengthscales  # (n, d)
         r = np.sqrt(np.sum(diff**2, 1))
-        ks = self.signal_var * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * np.exp(-SQRT5 * r)
-        # dk/dx = -g(r) (x - x_j) / l^2
-        dks = -_matern_radial_derivative(r, self.signal_var)[:, None] * diff / self.lengthscales  # (n, d)
+        e = np.exp(-SQRT5 * r)
+        ks = self.signal_var * (1 + SQRT5 * r + 5.0 / 3.0 * r**2) * e
+        # dk/dx = -g(r) (x - x_j) / l^2, g(r) = s^2 (5/3)(1 + sqrt5 r) exp(-sqrt5 r)
+        # (dk/dr = -r g(r), which avoids 0/0 at r = 0); one exp serves k and g
+        g = self.signal_var * (5.0 / 3.0) * (1 + SQRT5 * r) * e
+        dks = -g[:, None] * diff / self.lengthscales  # (n, d)
         mu = self.mean_const + float(ks @ self.alpha)
-        k_inv_ks = cho_solve((self.chol, True), ks, check_finite=False)
+        k_inv_ks = cho_solve_lower(self.chol, ks)
         var = self.signal_var - float(ks @ k_inv_ks)
         dmu = dks.T @ self.alpha
         dvar = -2.0 * dks.T @ k_inv_ks

@@ -198,11 +198,8 @@ def _run_multifidelity(method: str, budget: int, seed: int, fast: dict[str, Any]
     near_target = fids >= 0.95  # KG's polish seldom lands exactly on s = 1
     # Where the model stands at the recommendation: its posterior mean there (original units) against
     # the true target value, i.e. how much of the regret is the model's error rather than the search's.
-    model = mopt._fit()
-    u = mopt.problem.space.encode(rec)[None, :]
-    mu_rec, var_rec = model.gp.predict(u)
-    mean_rec = float(model.scaler.mean + model.scaler.std * mu_rec[0])
-    sd_rec = float(model.scaler.std * math.sqrt(var_rec[0]))
+    mean, sd = mopt.predict([rec])
+    mean_rec, sd_rec = float(mean[0]), float(sd[0])
     true_rec = float(BRANIN.fn(BRANIN.to_array(rec)))
     power = mopt.fidelity_power()
     high_cost = float(sum(mf.cost(float(f)) for f in fids[near_target]))
