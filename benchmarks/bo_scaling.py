@@ -182,6 +182,7 @@ def _plot(rows: list[dict[str, Any]], tools: list[str], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, fixed, val in ((axes[0], "n", "d", D_FOR_N), (axes[1], "d", "n", N_FOR_D)):
@@ -192,6 +193,10 @@ def _plot(rows: list[dict[str, Any]], tools: list[str], path: Path) -> None:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=t)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # label exactly the measured sizes: log-scale minor labels overlap on a short axis
+        ticks = sorted({r[key] for r in rows if r[fixed] == val})
+        ax.set_xticks(ticks, [str(v) for v in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(f"{key} ({fixed} = {val})")
         ax.set_ylabel("CPU seconds per suggestion (median)")
         ax.grid(True, which="both", alpha=0.3)
