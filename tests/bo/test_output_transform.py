@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from scipy.stats import yeojohnson
 
 import guardopt as go
-from guardopt.bo.optimizer import GPConfig, GPOptimizer, _yeo_johnson
+from guardopt.bo.optimizer import GPConfig, GPOptimizer
 from guardopt.bo.warping import half_rank_log_warp, half_rank_warp, log_warp
+from guardopt.bo.warping import yeo_johnson as _yeo_johnson
 from guardopt.core.errors import InvalidParameterError
 from guardopt.testing.contracts import contract_settings, finite_floats
 

@@ -67,7 +67,7 @@ from guardopt.bo.conditional import ArcEmbedding, ConditionalGP
 from guardopt.bo.gp import GaussianProcess, GPPrior, Standardizer, fit_hyperparameters
 from guardopt.bo.loop import GPLoop
 from guardopt.bo.subset import fit_subset_indices
-from guardopt.bo.warping import half_rank_log_warp
+from guardopt.bo.warping import OUTPUT_TRANSFORMS, warp_outputs
 from guardopt.core.errors import (
     InputDataError,
     InvalidParameterError,
@@ -82,7 +82,6 @@ from guardopt.core.trial import Trial, TrialState
 
 ACQUISITIONS = ("ei", "logei", "ucb", "nei", "kg", "mes")
 KG_INNER = ("discrete", "polished", "fantasy")
-OUTPUT_TRANSFORMS = ("standardize", "yeo-johnson", "half-rank")
 _OWNER = "GPOptimizer"
 
 
@@ -403,10 +402,7 @@ class GPOptimizer(GPLoop):
         loss = np.array(self._loss)
         scaler = Standardizer.fit(loss)
         y = scaler.transform(loss)
-        if self.config.output_transform == "yeo-johnson":
-            y = _yeo_johnson(y)
-        elif self.config.output_transform == "half-rank":
-            y = half_rank_log_warp(y)
+        y = warp_outputs(y, self.config.output_transform)
         fixed = 1e-8 if self.config.noise_free else None
         gp: GaussianProcess
         if self._fid_col is not None:
@@ -770,23 +766,6 @@ class GPOptimizer(GPLoop):
             res = minimize(fun_fd, start[cols], method="L-BFGS-B", bounds=[(0.0, 1.0)] * cols.size,
                            options={"maxiter": 15, "eps": 1e-5})
         return full(np.asarray(res.x))
-
-
-def _yeo_johnson(y: np.ndarray) -> np.ndarray:
-    """Standardized Yeo-Johnson transform of standardized ``y`` (``(n,)``); ``y`` itself when it cannot be fitted."""
-    from scipy.stats import yeojohnson
-
-    if y.size < 3 or not np.isfinite(y).all() or float(np.ptp(y)) <= 0.0:
-        return y
-    try:
-        with np.errstate(all="ignore"):
-            z, _ = yeojohnson(y)
-    except (ValueError, FloatingPointError, OverflowError):
-        return y
-    z = np.asarray(z, dtype=float)
-    if not np.isfinite(z).all() or float(np.std(z)) <= 1e-12:
-        return y
-    return np.asarray((z - z.mean()) / z.std())
 
 
 def _fantasize(gp: GaussianProcess, cons: list[GaussianProcess],
