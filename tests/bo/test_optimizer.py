@@ -141,8 +141,9 @@ def test_predict_is_the_posterior_in_the_objectives_units_and_direction():
     np.testing.assert_allclose(sd, scaler.std * np.sqrt(var), rtol=1e-12)
     assert abs(mean[1] - 10.0) < 0.1 and mean[2] < 3.0  # an accuracy-like value, not a loss
     assert opt.predict([])[0].shape == (0,)
-    with pytest.raises(InputDataError, match="'x'"):
-        opt.predict([{"x": 9.0}])
+    for bad in ([{"x": 9.0}], [{"x": math.nan}], [{"x": math.inf}], [{"x": "a"}], [{}], [None]):
+        with pytest.raises(InputDataError, match="'params' argument"):
+            opt.predict(bad)  # type: ignore[arg-type]
     with pytest.raises(InputDataError, match="sequence of parameter mappings"):
         opt.predict({"x": 1.0})  # type: ignore[arg-type]
     warped = GPOptimizer(seed=0, output_transform="yeo-johnson")
