@@ -62,7 +62,19 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "design-20": {"n_initial": 20},
     # noise floor: fit noise from 1e-6 instead of 1e-8 (more jitter)
     "jitter-1e-6": {"min_noise": 1e-6},
+    # lengthscales capped at 1 and at 0.5 unit-cube widths (below the won runs' 0.53-0.89 on x2, x4)
+    "ls-cap-1": {"ls_cap": 1.0},
+    "ls-cap-0.5": {"ls_cap": 0.5},
+    # a restart away from a refined basin: once the last 5 evaluations all lie within half a (fitted,
+    # ARD-scaled) lengthscale of the incumbent and improved it by less than 1e-3 of the observed range,
+    # the acquisition is barred from within one scaled lengthscale of that incumbent for the rest of
+    # the run (a tabu region), so EI has to look elsewhere
+    "exclude-refined": {"exclude_refined": True},
 }
+
+# exclude-refined: the stall rule's window, "near" radius, tabu radius (scaled lengthscales) and
+# improvement tolerance (fraction of the observed range of the standardized losses)
+STALL_WINDOW, STALL_NEAR, TABU_RADIUS, STALL_TOL = 5, 0.5, 1.0, 1e-3
 
 
 def run_gpsampler(variant: str, seed: int, budget: int) -> dict[str, Any]:
@@ -85,8 +97,30 @@ def run_gpsampler(variant: str, seed: int, budget: int) -> dict[str, Any]:
     xb = xs[int(np.argmin(vals))]
     basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
     return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
-            "basin": basin, "lengthscales": None, "noise": None, "misses": 0, "steps": 0, "max_gap": None,
-            "seconds_per_suggestion": wall / budget}
+            "basin": basin, "design_basin": nearest_basin(xs[:10]), "lengthscales": None, "noise": None, "misses": 0,
+            "steps": 0, "max_gap": None, "seconds_per_suggestion": wall / budget}
+
+
+def nearest_basin(xs: np.ndarray) -> str:
+    """Which of the two deepest minimizers the best of the points ``xs`` lies nearer to."""
+    from guardopt.problems.synthetic import HARTMANN6 as fn
+
+    xs = np.asarray(xs, dtype=float)
+    xb = xs[int(np.argmin(fn(xs)))]
+    return "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
+
+
+def initial_design(variant: str, seed: int) -> np.ndarray:
+    """The initial design a stored run of ``variant`` started from (the designs do not depend on the
+    objective's values, so they can be regenerated for runs stored before the field existed)."""
+    from guardopt.problems.synthetic import HARTMANN6 as fn
+
+    if variant in ("optuna-gp", "design-optuna"):
+        return np.array([[p[f"x{i}"] for i in range(6)] for p in optuna_start(seed, 10)])
+    if variant == "design-random":
+        return np.random.default_rng(seed).random((10, 6))
+    n = int(VARIANTS.get(variant, {}).get("n_initial", 10))
+    return np.array([fn.to_array(p) for p in fn.space().sobol(n, seed=seed % (2**32))])
 
 
 def optuna_start(seed: int, n: int) -> list[dict[str, float]]:
@@ -115,6 +149,7 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
     gp_module.LOG_LS_BOUNDS = (np.log(5e-3), np.log(options.pop("ls_cap", 1e3)))
     prior_kw = options.pop("prior", None)
     design = options.pop("design", "sobol")
+    exclude_refined = options.pop("exclude_refined", False)
     opt = GPOptimizer(options.pop("acquisition", "ei"), seed=seed, **options)
     setup = opt.setup
 
@@ -129,6 +164,31 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
             opt._design = optuna_start(seed, opt._n_initial)
 
     opt.setup = patched_setup  # type: ignore[method-assign]
+    if exclude_refined:
+        tabu: list[np.ndarray] = []
+        scorer = opt._scorer
+
+        def tabu_scorer(model, gp, cons, cand, rng):  # type: ignore[no-untyped-def]
+            score = scorer(model, gp, cons, cand, rng)
+            x, y, ls = model.x, model.y, gp.lengthscales
+            if len(y) >= opt._n_initial + STALL_WINDOW:
+                ib = int(np.argmin(y))
+                near = np.sqrt((((x[-STALL_WINDOW:] - x[ib]) / ls) ** 2).sum(axis=1)) < STALL_NEAR
+                gain = float(np.min(y[:-STALL_WINDOW]) - y[ib])
+                if near.all() and gain < STALL_TOL * float(np.ptp(y)):
+                    tabu.append(x[ib].copy())
+            if not tabu:
+                return score
+
+            def barred(u):  # type: ignore[no-untyped-def]
+                s = score(u)
+                for c in tabu:
+                    s = np.where(np.sqrt((((np.atleast_2d(u) - c) / ls) ** 2).sum(axis=1)) < TABU_RADIUS, -np.inf, s)
+                return s
+
+            return barred
+
+        opt._scorer = tabu_scorer  # type: ignore[method-assign]
     misses, steps, gaps = 0, 0, []
     original = opt._maximize
 
@@ -154,7 +214,8 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
     basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
     theta = opt._theta if opt._theta is not None else np.zeros(8)
     return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
-            "basin": basin, "lengthscales": np.exp(theta[:6]).round(3).tolist(), "noise": float(np.exp(theta[7])),
+            "basin": basin, "design_basin": nearest_basin(xs[:opt._n_initial]),
+            "lengthscales": np.exp(theta[:6]).round(3).tolist(), "noise": float(np.exp(theta[7])),
             "misses": misses, "steps": steps, "max_gap": float(max(gaps)) if gaps else 0.0,
             "seconds_per_suggestion": wall / budget}
 
@@ -219,6 +280,62 @@ def design_comparison(records: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def design_decides(records: list[dict[str, Any]]) -> list[str]:
+    """Markdown: how often a run ends in the basin that its initial design's best point lies nearer to."""
+    variants = list(dict.fromkeys(r["variant"] for r in records if r.get("design_basin")))
+    if not variants:
+        return []
+    out = ["", "## The initial design picks the basin", "",
+           "Per variant: runs whose best initial-design point lies nearer the global minimizer than the second; "
+           "runs that end in the basin their design's best point lies nearer to; runs that moved from the second "
+           "basin's side to the global basin, and the other way (the design of runs stored before this column "
+           "existed is regenerated from the seed: designs do not depend on the objective's values):", "",
+           "| variant | seeds | design nearer global | ended in the design's basin | second -> global | "
+           "global -> second |", "|---|---|---|---|---|---|"]
+    for v in variants:
+        rs = [r for r in records if r["variant"] == v and r.get("design_basin")]
+        n = len(rs)
+        dg = sum(r["design_basin"] == "global" for r in rs)
+        same = sum(r["design_basin"] == r["basin"] for r in rs)
+        up = sum(r["design_basin"] == "second" and r["basin"] == "global" for r in rs)
+        down = sum(r["design_basin"] == "global" and r["basin"] == "second" for r in rs)
+        out.append(f"| {v} | {n} | {dg}/{n} | {same}/{n} | {up} | {down} |")
+    first = [r for r in records if r["seed"] < 10 and r.get("design_basin")
+             and r["variant"] in ("baseline", "optuna-gp")]
+    if first:
+        out += ["", "On the benchmark's seeds 0-9: the design's best point lies nearer the global minimizer on "
+                + ", ".join(f"{sum(r['design_basin'] == 'global' for r in first if r['variant'] == v)}/"
+                            f"{sum(r['variant'] == v for r in first)} seeds for {name}"
+                            for v, name in (("baseline", "GPOptimizer's Sobol design"),
+                                            ("optuna-gp", "GPSampler's random start"))) + "."]
+    return out
+
+
+def seed_blocks(records: list[dict[str, Any]], a: str = "baseline", b: str = "optuna-gp") -> list[str]:
+    """Markdown: the two tools' median log10 regret on each block of 10 consecutive seeds both ran
+    (is the benchmark's block 0-9 typical?)."""
+    by = {v: {r["seed"]: r for r in records if r["variant"] == v} for v in (a, b)}
+    common = set(by[a]) & set(by[b])
+    blocks = sorted({s // 10 for s in common if all(10 * (s // 10) + i in common for i in range(10))})
+    if not blocks:
+        return []
+    out = ["", f"Median log10 regret per block of 10 seeds, {a} (GPOptimizer's Sobol design) against {b} (GPSampler "
+           "from its own random start), and each one's global-basin count:", "",
+           "| seeds | guardopt median | GPSampler median | guardopt global | GPSampler global | lower median |",
+           "|---|---|---|---|---|---|"]
+    lower = {a: 0, b: 0}
+    for k in blocks:
+        seeds = range(10 * k, 10 * k + 10)
+        med = {v: float(np.median([np.log10(max(by[v][s]["regret"], 1e-8)) for s in seeds])) for v in (a, b)}
+        glob = {v: sum(by[v][s]["basin"] == "global" for s in seeds) for v in (a, b)}
+        win = a if med[a] <= med[b] else b
+        lower[win] += 1
+        out.append(f"| {10 * k}-{10 * k + 9} | {med[a]:.2f} | {med[b]:.2f} | {glob[a]}/10 | {glob[b]}/10 | "
+                   f"{'guardopt' if win == a else 'GPSampler'} |")
+    out += ["", f"guardopt's median is at or below GPSampler's on {lower[a]} of {len(blocks)} blocks."]
+    return out
+
+
 def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
     """Markdown: one row per variant (over the seeds it ran), then basins seed by seed."""
     variants = list(dict.fromkeys(r["variant"] for r in records))
@@ -251,6 +368,8 @@ def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
         lines.append(f"| {v} | {span} | {med:.2f} | {q25:.2f} | {q75:.2f} | {g}/{len(rows)} | {miss}/{steps} | "
                      f"{gap} | {ls} | {sec} |")
     lines += design_comparison(records)
+    lines += design_decides(records)
+    lines += seed_blocks(records)
     seeds = [s for s in seeds if s < PER_SEED_LIMIT]
     lines += ["", f"Per seed (seeds below {PER_SEED_LIMIT}): g = global basin, s = second basin, then log10 regret; "
               "- = not run.", "",
@@ -268,15 +387,26 @@ def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"0,2,5"`` or ranges ``"30-129"`` (inclusive), comma-separated."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return seeds
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--budget", type=int, default=50)
     p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--seed-list", default="", help="only these seeds, e.g. 0,2,5")
+    p.add_argument("--seed-list", default="", help="only these seeds, e.g. 0,2,5 or 30-129")
     p.add_argument("--out", default=str(RESULTS / "bo-basins"))
     p.add_argument("--append", action="store_true", help="add these runs to the stored ones (same variant and "
                    "seed: replaced)")
+    p.add_argument("--backfill-design", action="store_true", help="run nothing; add the initial design's basin "
+                   "to stored runs that lack it (regenerated from variant and seed) and rewrite the summary")
     args = p.parse_args(argv)
     variants = [v for v in args.variants.split(",") if v]
     command = "python benchmarks/bo_basins.py " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -284,7 +414,12 @@ def main(argv: list[str] | None = None) -> None:
     stored: dict[str, Any] = {"commands": [], "records": []}
     if args.append and out.with_suffix(".json").exists():
         stored = json.loads(out.with_suffix(".json").read_text())
-    seeds = [int(t) for t in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
+    seeds = parse_seeds(args.seed_list) if args.seed_list else list(range(args.seeds))
+    if args.backfill_design:
+        for r in stored["records"]:
+            if not r.get("design_basin"):
+                r["design_basin"] = nearest_basin(initial_design(r["variant"], r["seed"]))
+        variants = []
     new = []
     for v in variants:
         for s in seeds:
