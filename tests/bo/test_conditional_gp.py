@@ -61,6 +61,44 @@ def test_arc_embedding_distances_by_hand() -> None:
     assert np.linalg.norm(arc[1] - arc[3]) == pytest.approx(2 * (2 / math.pi) * math.sin(math.pi * 0.37 / 4))
 
 
+def test_split_shared_gives_one_arc_per_parent_option_by_hand() -> None:
+    s = go.Space({"k": go.Choice(["lin", "rbf", "poly"]),
+                  "g": go.Real(0.0, 1.0, when={"k": ["rbf", "poly"]}),
+                  "d": go.Real(0.0, 1.0, when={"k": ["poly"]})})
+    enc = EncodedSpace(s)
+    shared, split = ArcEmbedding(enc), ArcEmbedding(enc, split_shared=True)
+    # shared: one-hot k (3), arc g (2), arc d (2); split: one-hot k, arc g|rbf, arc g|poly, arc d
+    assert shared.groups.tolist() == [0, 1, 2, 3, 3, 4, 4]
+    assert split.groups.tolist() == [0, 1, 2, 3, 3, 4, 4, 5, 5]
+    pts = [{"k": "lin"}, {"k": "rbf", "g": 0.0}, {"k": "poly", "g": 1.0, "d": 0.0}]
+    z = split(np.array([s.encode(p) for p in pts]))
+    r = 2 / math.pi
+    np.testing.assert_allclose(z[0], [1, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(z[1], [0, 1, 0, r, 0, 0, 0, 0, 0], atol=1e-15)  # g on rbf's arc only
+    np.testing.assert_allclose(z[2], [0, 0, 1, 0, 0, 0, r, r, 0], atol=1e-15)  # g on poly's arc; d's own
+    # with one allowed option per condition there is nothing to split: the same embedding
+    one = go.Space({"k": go.Choice(["off", "on"]), "x": go.Real(0.0, 1.0, when={"k": ["on"]})})
+    u = np.array([one.encode({"k": "on", "x": 0.3}), one.encode({"k": "off"})])
+    e1 = EncodedSpace(one)
+    np.testing.assert_array_equal(ArcEmbedding(e1)(u), ArcEmbedding(e1, split_shared=True)(u))
+
+
+def test_split_shared_runs_in_the_optimizer() -> None:
+    s = space()
+
+    def f(p: dict) -> float:
+        return (math.log10(p["C"]) - 1) ** 2 + (math.log10(p["gamma"]) + 2) ** 2 if "gamma" in p else 5.0
+
+    study = go.Study(s, optimizer=GPOptimizer(seed=3, n_initial=6, n_candidates=128, n_local=8,
+                                              split_shared=True))
+    study.optimize(f, n_trials=10)
+    assert len(study.trials) == 10 and all(t.state.name == "COMPLETE" for t in study.trials)
+    # shared: kernel 3 + C 1 + arcs of gamma, degree, coef0 (2 each) + sub 2 = 12; split: gamma gets an
+    # arc for rbf and one for poly, coef0 one for degree 3 and one for degree 4: 16
+    assert ArcEmbedding(EncodedSpace(s)).dim == 12
+    assert study.optimizer._embed is not None and study.optimizer._embed.dim == 16
+
+
 def test_inactive_parameter_does_not_change_the_posterior() -> None:
     # All training points have x inactive: the GP must predict at inactive points exactly as a plain
     # GP on the other columns does (the arc columns are all zero, so they drop out of every distance).

@@ -141,6 +141,11 @@ class GPConfig:
             ``"fantasy"`` (``"polished"``, and the best few candidates are re-scored with ``A`` also
             holding the continuous minimizers of their fantasized posterior means, a cheap version of
             one-shot KG). See the module docstring for the comparison behind the default.
+        split_shared: In a conditional space, give a `Real` / `Integer` that is active under several
+            values of a parent (``gamma`` with ``when={"kernel": ["rbf", "poly", "sigmoid"]}``) one
+            arc, i.e. one input and one lengthscale of the GP, per value, so that what it does under
+            one kernel is not assumed to be what it does under another (see
+            `guardopt.bo.conditional`). False (the default): one arc for all of them.
         fit_subset: Past this many evaluated points, the GP's hyperparameters are fitted on a subset
             of this size (a seeded uniform sample) and the posterior is then
             conditioned on all points (see `guardopt.bo.subset`); None fits on every point (exact,
@@ -167,6 +172,7 @@ class GPConfig:
     target_fidelity: float | None = None
     fidelity_power: float | None = None
     kg_inner: str = "polished"
+    split_shared: bool = False
     fit_subset: int | None = 256
 
     def __post_init__(self) -> None:
@@ -268,7 +274,7 @@ class GPOptimizer(GPLoop):
         self._prior = GPPrior.for_dim(dim, scaled=cfg.lengthscale_prior == "dim-scaled")
         self._theta_cons = [None] * len(problem.constraints)
         self._fid_col: int | None = None
-        self._embed = ArcEmbedding(self._enc) if problem.space.is_conditional else None
+        self._embed = ArcEmbedding(self._enc, cfg.split_shared) if problem.space.is_conditional else None
         if self._embed is not None and cfg.fidelity is not None:
             raise UnsupportedError("GPOptimizer does not combine a fidelity parameter with a conditional space "
                                    "(parameters with 'when='); drop one of them.")
