@@ -100,8 +100,7 @@ def run_gpsampler(variant: str, seed: int, budget: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     xs = np.array([[t.params[f"x{i}"] for i in range(6)] for t in study.trials])
     vals = fn(xs)
-    xb = xs[int(np.argmin(vals))]
-    basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
+    basin = nearest_basin(xs)
     return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
             "basin": basin, "design_basin": nearest_basin(xs[:10]), "lengthscales": None, "noise": None, "misses": 0,
             "steps": 0, "max_gap": None, "seconds_per_suggestion": wall / budget}
@@ -249,8 +248,7 @@ def run(variant: str, seed: int, budget: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     xs = np.array([fn.to_array(t.params) for t in study.trials])
     vals = fn(xs)
-    xb = xs[int(np.argmin(vals))]
-    basin = "global" if np.linalg.norm(xb - X_GLOBAL) < np.linalg.norm(xb - X_SECOND) else "second"
+    basin = nearest_basin(xs)
     theta = opt._theta if opt._theta is not None else np.zeros(8)
     return {"variant": variant, "seed": seed, "budget": budget, "regret": max(float(vals.min()) - fn.optimal_value, 0),
             "basin": basin, "design_basin": nearest_basin(xs[:opt._n_initial]),

@@ -79,7 +79,7 @@ class ArcEmbedding:
         # Integer active under several values of a parent gets one arc per value, ``branch`` being
         # the (parent, value index) pairs that select it; otherwise ``branch`` is empty.
         self._plan: list[tuple[str, slice, str, tuple[tuple[str, int], ...]]] = []
-        conds = dict(enc._conds)
+        conds = dict(enc.conditions)
         groups: list[int] = []
         for name, p in space.params.items():
             s = space.slice_of(name)
@@ -105,6 +105,7 @@ class ArcEmbedding:
         """Embed valid encodings ``u`` (``(m, enc.dim)``) to shape ``(m, dim)``."""
         u = np.atleast_2d(np.asarray(u, dtype=float))
         active = self.enc.active_mask(u)
+        parents: dict[str, np.ndarray] = {}  # a parent's values, computed once for all its branches
         cols: list[np.ndarray] = []
         for name, s, kind, branch in self._plan:
             if kind == "copy":
@@ -115,7 +116,9 @@ class ArcEmbedding:
                 angle = ARC_ANGLE * u[:, s.start]
                 on_branch = active[name].copy()
                 for parent, value in branch:
-                    on_branch &= self.enc._values(u, parent) == value
+                    if parent not in parents:
+                        parents[parent] = self.enc.parent_values(u, parent)
+                    on_branch &= parents[parent] == value
                 on = ARC_RADIUS * on_branch
                 cols.append(np.stack([on * np.cos(angle), on * np.sin(angle)], axis=1))
         return np.hstack(cols)

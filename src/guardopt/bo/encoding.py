@@ -25,6 +25,8 @@ class EncodedSpace:
         dim: Encoded width.
         continuous: Encoded columns of `Real` and `Integer` parameters (moved by gradient steps).
         blocks: Column slices of `Choice` one-hot blocks (held fixed by gradient steps).
+        conditions: Per parameter, in the space's topological order, ``(name, [(parent, allowed)])``
+            with the allowed values as option indices (`Choice` parent) or integers (`Integer`).
     """
 
     def __init__(self, space: Space) -> None:
@@ -43,9 +45,9 @@ class EncodedSpace:
                     self.integers.append((s.start, p))
         self.is_continuous = not self.integers and not self.blocks
         self.conditional = space.is_conditional
-        # For each condition of each conditional parameter, in the space's topological order:
-        # (parent, its columns, and the allowed values as option indices (Choice) or integers).
-        self._conds: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
+        # For each parameter, in the space's topological order, its conditions: (parent, the allowed
+        # values as option indices (Choice) or integers); an empty list when unconditional.
+        self.conditions: list[tuple[str, list[tuple[str, np.ndarray]]]] = []
         for name in space.order:
             conds = []
             for parent, values in space.conditions_of(name).items():
@@ -55,9 +57,9 @@ class EncodedSpace:
                 else:
                     allowed = np.array([int(v) for v in values])
                 conds.append((parent, allowed))
-            self._conds.append((name, conds))
+            self.conditions.append((name, conds))
 
-    def _values(self, u: np.ndarray, name: str) -> np.ndarray:
+    def parent_values(self, u: np.ndarray, name: str) -> np.ndarray:
         """Per row, a parent's option index (Choice) or integer value (Integer), shape ``(m,)``."""
         p = self.space.params[name]
         s = self.space.slice_of(name)
@@ -73,10 +75,10 @@ class EncodedSpace:
         """Which parameters are active in each row of valid encodings ``u`` (``(m, dim)``): name -> ``(m,)`` bool."""
         u = np.atleast_2d(u)
         out: dict[str, np.ndarray] = {}
-        for name, conds in self._conds:
+        for name, conds in self.conditions:
             m = np.ones(u.shape[0], dtype=bool)
             for parent, allowed in conds:
-                m &= out[parent] & np.isin(self._values(u, parent), allowed)
+                m &= out[parent] & np.isin(self.parent_values(u, parent), allowed)
             out[name] = m
         return out
 
