@@ -150,3 +150,11 @@ def test_predict_is_the_posterior_in_the_objectives_units_and_direction():
     go.Study(space, optimizer=warped).optimize(lambda p: p["x"], n_trials=3)
     with pytest.raises(UnsupportedError, match="output_transform"):
         warped.predict(xs)
+
+
+@pytest.mark.parametrize("flag", ["noise_free", "split_shared"])
+@pytest.mark.parametrize("value", ["yes", 1, None, np.nan])
+def test_boolean_options_take_only_booleans(flag, value):
+    with pytest.raises(InvalidParameterError, match=flag):
+        GPConfig(**{flag: value})
+    assert getattr(GPConfig(**{flag: True}), flag) is True

@@ -195,6 +195,9 @@ class GPConfig:
         check_choice(self.lengthscale_prior, "lengthscale_prior", _OWNER, ("lognormal", "dim-scaled"))
         check_choice(self.output_transform, "output_transform", _OWNER, OUTPUT_TRANSFORMS)
         check_choice(self.kg_inner, "kg_inner", _OWNER, KG_INNER)
+        for flag in ("noise_free", "split_shared"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):  # a truthy string would switch it on silently
+                raise InvalidParameterError(flag, _OWNER, "True or False", getattr(self, flag))
         if self.fidelity_power is not None:
             check_in_range(self.fidelity_power, "fidelity_power", _OWNER, 0.01, 10.0, low_open=False, high_open=False)
         if self.fidelity is not None:
