@@ -28,6 +28,10 @@ import numpy as np
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 RESULTS = Path(__file__).resolve().parent / "results"
+if str(Path(__file__).resolve().parent) not in sys.path:  # the shared statistics, when imported by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_runs import median_difference_interval  # noqa: E402
+
 # Hartmann6's global minimizer (f = -3.32237) and the second-deepest local minimizer (f = -3.2032).
 X_GLOBAL = np.array([0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573])
 X_SECOND = np.array([0.40465, 0.88244, 0.84610, 0.57399, 0.13893, 0.03850])
@@ -373,6 +377,30 @@ def seed_blocks(records: list[dict[str, Any]], a: str = "baseline", b: str = "op
     return out
 
 
+def how_sure(records: list[dict[str, Any]], a: str = "baseline", b: str = "optuna-gp") -> list[str]:
+    """Markdown: ``a``'s median log10 regret minus ``b``'s, with a bootstrap interval and a rank test,
+    on the benchmark's seeds 0-9, on the seeds after them, and on all the seeds both ran."""
+    from scipy.stats import mannwhitneyu
+
+    by = {v: {r["seed"]: np.log10(max(r["regret"], 1e-8)) for r in records if r["variant"] == v} for v in (a, b)}
+    common = sorted(set(by[a]) & set(by[b]))
+    rows = []
+    for label, seeds in (("0-9 (the benchmark's)", [s for s in common if s < 10]),
+                         ("after 9", [s for s in common if s >= 10]), ("all", common)):
+        if len(seeds) < 2:
+            continue
+        xa, xb = [by[a][s] for s in seeds], [by[b][s] for s in seeds]
+        diff, lo, hi = median_difference_interval(xa, xb)
+        pval = float(mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
+        rows.append(f"| {label} | {len(seeds)} | {diff:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {pval:.2g} |")
+    if not rows:
+        return []
+    return ["", f"How sure: {a} (GPOptimizer) minus {b} (GPSampler), median log10 regret (negative: GPOptimizer "
+            "lower), with a 95% percentile-bootstrap interval (20000 resamples of each tool's runs) and the "
+            "two-sided Mann-Whitney U p-value:", "",
+            "| seeds | n | median difference | 95% interval | Mann-Whitney p |", "|---|---|---|---|---|", *rows]
+
+
 def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
     """Markdown: one row per variant (over the seeds it ran), then basins seed by seed."""
     variants = list(dict.fromkeys(r["variant"] for r in records))
@@ -408,6 +436,7 @@ def summarize(records: list[dict[str, Any]], commands: list[str]) -> str:
     lines += design_comparison(records)
     lines += design_decides(records)
     lines += seed_blocks(records)
+    lines += how_sure(records)
     seeds = [s for s in seeds if s < PER_SEED_LIMIT]
     lines += ["", f"Per seed (seeds below {PER_SEED_LIMIT}): g = global basin, s = second basin, then log10 regret; "
               "- = not run.", "",

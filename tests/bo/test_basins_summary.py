@@ -56,3 +56,13 @@ def test_seed_blocks_compares_medians_block_by_block(bb) -> None:  # type: ignor
     assert "| 10-19 | -1.00 | -3.00 | 10/10 | 0/10 | GPSampler |" in lines
     assert not any(line.startswith("| 20-29") for line in lines)
     assert lines[-1] == "guardopt's median is at or below GPSampler's on 1 of 2 blocks."
+
+
+def test_how_sure_compares_the_benchmark_seeds_and_the_rest(bb) -> None:  # type: ignore[no-untyped-def]
+    # Seeds 0-9: both tools at regret 1e-3 (a tie); seeds 10-19: GPOptimizer 1e-5, GPSampler 1e-1.
+    recs = [_rec("baseline", s, "global", "global", 1e-3 if s < 10 else 1e-5) for s in range(20)]
+    recs += [_rec("optuna-gp", s, "global", "global", 1e-3 if s < 10 else 1e-1) for s in range(20)]
+    rows = {line.split(" | ")[0]: line for line in bb.how_sure(recs) if line.startswith("| ") and "seeds" not in line}
+    assert rows["| 0-9 (the benchmark's)"].startswith("| 0-9 (the benchmark's) | 10 | +0.00 | [+0.00, +0.00] |")
+    assert rows["| after 9"].startswith("| after 9 | 10 | -4.00 | [-4.00, -4.00] |")
+    assert rows["| all"].startswith("| all | 20 | ")
