@@ -114,8 +114,10 @@ def test_config_errors_name_the_parameter() -> None:
         MOGPConfig(ehvi_method="exact")
     with pytest.raises(InputDataError, match="reference_point"):
         MOGPConfig(reference_point=(1.0, math.nan))
-    with pytest.raises(InvalidParameterError, match="options"):
+    with pytest.raises(InvalidParameterError, match="'n_initial'"):
         MultiObjectiveGP(config=MOGPConfig(), n_initial=3)
+    with pytest.raises(InvalidParameterError, match="'acquisition'"):
+        MultiObjectiveGP("parego", config=MOGPConfig())
     with pytest.raises(InvalidParameterError, match="reference_point"):
         go.Study(go.Space({"x": go.Real(0, 1)}), directions=["minimize", "minimize"],
                  optimizer=MultiObjectiveGP(reference_point=(1.0, 1.0, 1.0)))

@@ -126,3 +126,60 @@ def test_study_plot_writes_every_applicable_plot(tmp_path, capsys):
     assert sorted(p.stem for p in out.glob("*.png")) == sorted(names)
     assert sorted(p.stem for p in out.glob("*.csv")) == sorted(names)
     assert "skipped pareto_front" in text and "single objective" in text
+
+
+def _tables(path) -> set[str]:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+
+def test_reading_commands_write_nothing(tmp_path, capsys):
+    import hashlib
+    import sqlite3
+
+    url = _store(tmp_path)
+    path = tmp_path / "studies.db"
+    # A checkpointed file: what a reader could change shows up as a different digest.
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert main(["study", "list", "--storage", url]) == 0
+    assert main(["study", "show", "demo", "--storage", url]) == 0
+    assert main(["study", "export", "demo", "--storage", url, "--format", "json"]) == 0
+    capsys.readouterr()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    # A SQLite file of another program gets no guardopt tables from a look at it.
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE foo (a)")
+    conn.commit()
+    conn.close()
+    assert main(["study", "list", "--storage", f"sqlite:///{other}"]) == 1
+    assert "not a guardopt storage" in " ".join(capsys.readouterr().err.split())
+    assert _tables(other) == {"foo"}
+
+
+def test_a_result_store_and_a_study_storage_are_told_apart(tmp_path, capsys):
+    from guardopt.core.errors import StorageError
+    from guardopt.reproduce.store import ResultStore
+
+    results = tmp_path / "results.db"
+    ResultStore(results).close()
+    assert main(["study", "list", "--storage", f"sqlite:///{results}"]) == 1
+    assert "is a result store of `guardopt reproduce`" in " ".join(capsys.readouterr().err.split())
+    with pytest.raises(StorageError, match="result store"):
+        go.Study(go.Space({"x": go.Real(0, 1)}), name="s", storage=f"sqlite:///{results}")
+    assert _tables(results) == {"meta", "cells"}
+    url = _store(tmp_path)
+    with pytest.raises(StorageError, match="is a study storage"):
+        ResultStore(tmp_path / "studies.db")
+    assert "cells" not in _tables(tmp_path / "studies.db")
+    assert main(["report", "--store", str(tmp_path / "studies.db"), "--out", str(tmp_path / "rep")]) != 0
+    assert "is a study storage" in " ".join(capsys.readouterr().err.split())
+    assert main(["study", "list", "--storage", url]) == 0

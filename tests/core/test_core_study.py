@@ -124,7 +124,7 @@ def test_study_argument_errors(kwargs: dict[str, Any], match: str) -> None:
     [
         ({"n_trials": -1}, r"'n_trials' parameter of Study.optimize must be a non-negative integer. Got -1"),
         ({}, r"'n_trials' parameter of Study.optimize must be given, or else 'until'"),
-        ({"n_trials": 1, "until": 3}, r"exactly one"),
+        ({"n_trials": 1, "until": 3}, r"left out when .until. is given"),
         ({"n_trials": 1, "n_jobs": 0}, r"'n_jobs' parameter of Study.optimize must be a positive integer. Got 0"),
         ({"n_trials": 1, "timeout": -1}, r"'timeout' parameter"),
         ({"n_trials": 1, "executor": "mpi"}, r"'executor' parameter of make_executor must be one of"),

@@ -39,8 +39,12 @@ class GPLoop(OptimizerBase):
             check_int(seed, "seed", self._owner, low=0)
         self.seed = seed
         self._base = int(seed) if seed is not None else int(np.random.default_rng().integers(2**63))
+        self._reset_observations()
+
+    def _reset_observations(self) -> None:
         self._x: list[np.ndarray] = []
         self._params: list[Params] = []
+        self._numbers: list[int] = []  # the told trial's number, per row of ``_x``
         self._loss: list[Any] = []
         self._resid: list[np.ndarray] = []
         self._failed: list[np.ndarray] = []
@@ -50,6 +54,9 @@ class GPLoop(OptimizerBase):
         self._index = 0
 
     def _setup_design(self, problem: ProblemSpec) -> None:
+        # A setup starts a new problem: what was told for another one must not leak into this model
+        # (one optimizer object handed to a second study would otherwise model both studies' data).
+        self._reset_observations()
         self._enc = EncodedSpace(problem.space)
         n_initial = getattr(self.config, "n_initial", None)
         self._n_initial = n_initial if n_initial is not None else int(np.clip(2 * problem.space.dim, 5, 10))
@@ -118,6 +125,7 @@ class GPLoop(OptimizerBase):
             return
         self._x.append(u)
         self._params.append(dict(trial.params))
+        self._numbers.append(trial.number)
         self._loss.append(loss)
         self._resid.append(self.problem.residuals(trial))
 

@@ -153,7 +153,12 @@ def _front_boxes(front: Any, ref: Any, k: int, owner: str) -> tuple[np.ndarray, 
     r = as_float_array(ref, "ref", owner, finite=True)
     if r.shape != (k,):
         raise InputDataError(f"The 'ref' argument of {owner} must have shape ({k},). Got {r.shape}.")
-    f = np.asarray(front, dtype=float).reshape(-1, k) if np.size(front) else np.empty((0, k))
+    f = as_float_array(front, "front", owner)  # non-finite rows are allowed, and ignored below
+    if f.size == 0:
+        f = np.empty((0, k))
+    elif f.ndim != 2 or f.shape[1] != k:
+        raise InputDataError(f"The 'front' argument of {owner} must have shape (n, {k}) (one column per "
+                             f"objective of 'mu'). Got {f.shape}.")
     ok = np.all(np.isfinite(f), axis=1) & np.all(f < r, axis=1)
     return improvement_boxes(f[ok], r)
 
@@ -173,7 +178,8 @@ def log_ehvi(mu: Any, sigma: Any, front: Any, ref: Any) -> np.ndarray:
     """
     m, s = _check_pred(mu, sigma, "log_ehvi")
     lower, upper = _front_boxes(front, ref, m.shape[1], "log_ehvi")
-    return _log_ehvi_boxes(m, s, lower, upper)
+    with np.errstate(over="ignore", invalid="ignore"):  # values near the float64 limit (still ranked)
+        return _log_ehvi_boxes(m, s, lower, upper)
 
 
 def _log_ehvi_boxes(m: np.ndarray, s: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -210,8 +216,12 @@ def _log_factor(mu: np.ndarray, sd: np.ndarray, lo: np.ndarray, up: np.ndarray) 
 
 
 def ehvi_analytic(mu: Any, sigma: Any, front: Any, ref: Any) -> np.ndarray:
-    """Exact expected hypervolume improvement, shape ``(m,)`` (``exp`` of `log_ehvi`)."""
-    return np.exp(log_ehvi(mu, sigma, front, ref))
+    """Exact expected hypervolume improvement, shape ``(m,)`` (``exp`` of `log_ehvi`).
+
+    An improvement beyond the float64 range (objectives near 1e308) is clipped to the largest float;
+    `log_ehvi` keeps ranking such candidates exactly.
+    """
+    return np.exp(np.minimum(log_ehvi(mu, sigma, front, ref), math.log(np.finfo(float).max)))
 
 
 def ehvi_monte_carlo(mu: Any, sigma: Any, front: Any, ref: Any, n_samples: int = 1024, seed: int = 0) -> np.ndarray:
@@ -222,6 +232,7 @@ def ehvi_monte_carlo(mu: Any, sigma: Any, front: Any, ref: Any, n_samples: int =
     """
     m, s = _check_pred(mu, sigma, "ehvi_monte_carlo")
     n_samples = check_int(n_samples, "n_samples", "ehvi_monte_carlo", low=2)
+    seed = check_int(seed, "seed", "ehvi_monte_carlo", low=0)
     lower, upper = _front_boxes(front, ref, m.shape[1], "ehvi_monte_carlo")
     return _mc_boxes(m, s, lower, upper, n_samples, seed)
 
@@ -256,7 +267,7 @@ def augmented_chebyshev(losses: Any, weights: Any, rho: float = 0.05) -> np.ndar
         >>> augmented_chebyshev([[0.2, 0.8]], [0.5, 0.5], rho=0.05).round(3).tolist()
         [0.425]
     """
-    f = as_float_array(losses, "losses", "augmented_chebyshev")
+    f = as_float_array(losses, "losses", "augmented_chebyshev", finite=True)
     w = as_float_array(weights, "weights", "augmented_chebyshev", finite=True)
     if f.ndim != 2 or w.shape != (f.shape[1],):
         raise InputDataError(f"augmented_chebyshev needs losses of shape (n, k) and weights of shape (k,). Got "
@@ -265,7 +276,9 @@ def augmented_chebyshev(losses: Any, weights: Any, rho: float = 0.05) -> np.ndar
         raise InputDataError("The 'weights' argument of augmented_chebyshev must be non-negative.")
     check_in_range(rho, "rho", "augmented_chebyshev", 0.0, math.inf, low_open=False)
     wf = f * w
-    return np.asarray(np.max(wf, axis=1) + rho * np.sum(wf, axis=1))
+    big = np.finfo(float).max
+    with np.errstate(over="ignore", invalid="ignore"):  # losses near the float64 limit: clip, never inf
+        return np.asarray(np.clip(np.max(wf, axis=1) + rho * np.sum(wf, axis=1), -big, big))
 
 
 # -- the optimizer ---------------------------------------------------------------------------------
@@ -310,7 +323,9 @@ class MultiObjectiveGP(GPLoop):
         if config is None:
             config = MOGPConfig(acquisition=acquisition or "ehvi", **options)
         elif options or acquisition is not None:
-            raise InvalidParameterError("options", _OWNER, "empty when a config is given", sorted(options))
+            given = [*(["acquisition"] if acquisition is not None else []), *sorted(options)]
+            raise InvalidParameterError(given[0], _OWNER, "left out when a config is given (set it in the "
+                                        "MOGPConfig)", given)
         self.config = config
         self._init_loop(seed)
         self._theta: list[np.ndarray | None] = []
@@ -326,6 +341,7 @@ class MultiObjectiveGP(GPLoop):
         if ref is not None and len(ref) != k:
             raise InvalidParameterError("reference_point", _OWNER, f"{k} values (one per objective)", ref)
         self._setup_design(problem)
+        self._model, self._model_key, self._theta_parego = None, -1, None
         self._prior = GPPrior.for_dim(problem.space.dim)
         self._theta = [None] * k
         self._theta_cons = [None] * len(problem.constraints)
@@ -405,15 +421,21 @@ class MultiObjectiveGP(GPLoop):
         """The reference point in loss form (minimization), shape ``(k,)``: given, or inferred (module docstring)."""
         if self.config.reference_point is not None:
             return np.asarray(self.config.reference_point, dtype=float) * self.problem.signs
-        losses = np.array(self._loss).reshape(len(self._loss), -1)
+        k = self.problem.n_objectives
+        if not self._loss:
+            return np.ones(k)
+        losses = np.array(self._loss).reshape(len(self._loss), k)
         resid = np.array(self._resid).reshape(len(self._loss), -1)
         feas = np.all(resid <= 0.0, axis=1) if resid.shape[1] else np.ones(len(losses), dtype=bool)
         base = losses[feas] if feas.any() else losses
-        if base.shape[0] == 0:
-            return np.ones(self.problem.n_objectives)
         nadir, ideal = base.max(axis=0), base.min(axis=0)
-        span = np.maximum(nadir - ideal, 1e-6 * (1.0 + np.abs(nadir)))
-        return np.asarray(nadir + 0.1 * span)
+        big = np.finfo(float).max
+        with np.errstate(over="ignore", invalid="ignore"):
+            # Halves first: the range of values near the float64 limit overflows, its half does not.
+            span = 2.0 * (nadir / 2.0 - ideal / 2.0)
+            span = np.maximum(np.where(np.isfinite(span), span, big), 1e-6 * (1.0 + np.abs(nadir)))
+            ref = nadir + 0.1 * span
+        return np.asarray(np.where(np.isfinite(ref), ref, big))
 
     # -- acquisition ----------------------------------------------------------------------------
 
@@ -475,13 +497,17 @@ class MultiObjectiveGP(GPLoop):
         w = rng.dirichlet(np.ones(model.losses.shape[1]))
         x = model.x
         lo, hi = model.losses.min(axis=0), model.losses.max(axis=0)
-        span = np.where(hi - lo > 0, hi - lo, 1.0)
-        s = augmented_chebyshev((model.losses - lo) / span, w, cfg.parego_rho)
+        # Normalized by halves: the range of values near the float64 limit overflows, its half does not.
+        half = hi / 2.0 - lo / 2.0
+        half = np.where(half > 0, half, 1.0)
+        s = augmented_chebyshev((model.losses / 2.0 - lo / 2.0) / half, w, cfg.parego_rho)
         extra = np.empty((0, x.shape[1]))
         if gps[0].n > len(x):  # pending points (Kriging believer): their scalarized predicted means
             extra = gps[0].x[len(x):]
             mu, _ = self._predict(gps, model.scalers, extra)
-            s = np.concatenate([s, augmented_chebyshev((mu - lo) / span, w, cfg.parego_rho)])
+            with np.errstate(over="ignore", invalid="ignore"):
+                norm_mu = np.clip((mu / 2.0 - lo / 2.0) / half, -1e6, 1e6)  # a believer far outside the data
+            s = np.concatenate([s, augmented_chebyshev(norm_mu, w, cfg.parego_rho)])
         xs = np.vstack([x, extra])
         sc = Standardizer.fit(s)
         ys = sc.transform(s)
@@ -566,10 +592,23 @@ class MultiObjectiveGP(GPLoop):
             The parameters of the qualifying evaluated points no other qualifying point dominates
             under those bounds (empty when none qualifies).
         """
+        check_choice(guard, "guard", f"{_OWNER}.recommend_front", ("none", "pessimistic", "optimistic"))
+        return [dict(self._params[i]) for i in self._front_rows(guard)]
+
+    def recommend_front_numbers(self, guard: str = "pessimistic") -> list[int]:
+        """The numbers of the trials `recommend_front` chooses.
+
+        A configuration evaluated more than once has one row per evaluation; this names the rows on
+        the front, so `guardopt.Study.pareto_front` returns those evaluations and not every trial
+        with the same parameters (a dominated repeat among them).
+        """
+        check_choice(guard, "guard", f"{_OWNER}.recommend_front_numbers", ("none", "pessimistic", "optimistic"))
+        return [self._numbers[i] for i in self._front_rows(guard)]
+
+    def _front_rows(self, guard: str) -> list[int]:
         from guardopt.guards.scores import optimistic, pessimistic
         from guardopt.uncertainty.estimate import Estimate
 
-        check_choice(guard, "guard", f"{_OWNER}.recommend_front", ("none", "pessimistic", "optimistic"))
         if not self._loss:
             return []
         losses = np.array(self._loss).reshape(len(self._loss), -1)
@@ -582,7 +621,10 @@ class MultiObjectiveGP(GPLoop):
                 model = self._fit()
             z = float(norm.ppf(1.0 - self.config.guard_delta))
             mu, sd = self._predict(model.gps, model.scalers, model.x)
-            est = Estimate(mean=mu, lower=mu - z * sd, upper=mu + z * sd, confidence=1.0 - self.config.guard_delta,
+            big = np.finfo(float).max
+            with np.errstate(over="ignore", invalid="ignore"):  # bounds beyond float64 clip to its limit
+                lower, upper = np.clip(mu - z * sd, -big, big), np.clip(mu + z * sd, -big, big)
+            est = Estimate(mean=mu, lower=lower, upper=upper, confidence=1.0 - self.config.guard_delta,
                            n=len(losses), method="gp-normal")
             bound = np.asarray(pessimistic(est, maximize=False) if guard == "pessimistic" else
                                optimistic(est, maximize=False))
@@ -596,5 +638,13 @@ class MultiObjectiveGP(GPLoop):
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return []
-        keep = idx[is_non_dominated(bound[idx])]
-        return [dict(self._params[int(i)]) for i in keep]
+        keep = [int(i) for i in idx[is_non_dominated(bound[idx])]]
+        if guard == "none":
+            return keep
+        # A configuration evaluated more than once has one bound, shared by its rows: it is one
+        # point of the guarded front, represented by its first evaluation.
+        out: list[int] = []
+        for i in keep:
+            if not any(np.array_equal(self._x[i], self._x[j]) for j in out):
+                out.append(i)
+        return out

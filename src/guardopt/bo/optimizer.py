@@ -78,7 +78,7 @@ from guardopt.core.errors import (
 )
 from guardopt.core.problem import ProblemSpec
 from guardopt.core.space import Params, Real
-from guardopt.core.trial import Trial, TrialState
+from guardopt.core.trial import Trial, TrialState, is_finite_number
 
 ACQUISITIONS = ("ei", "logei", "ucb", "nei", "kg", "mes")
 KG_INNER = ("discrete", "polished", "fantasy")
@@ -207,6 +207,8 @@ class GPConfig:
             if not callable(self.fidelity_cost):
                 raise InvalidParameterError("fidelity_cost", _OWNER, "a callable value -> cost",
                                             self.fidelity_cost)
+        if self.target_fidelity is not None and not is_finite_number(self.target_fidelity):
+            raise InvalidParameterError("target_fidelity", _OWNER, "None or a finite number", self.target_fidelity)
 
     @property
     def acquisition_name(self) -> str:
@@ -256,8 +258,12 @@ class GPOptimizer(GPLoop):
                  config: GPConfig | None = None, **options: Any) -> None:
         if config is None:
             config = GPConfig(acquisition=acquisition, batch_size=batch_size, **options)
-        elif options:
-            raise InvalidParameterError("options", _OWNER, "empty when a config is given", sorted(options))
+        else:
+            given = [*(["acquisition"] if acquisition != "ei" else []), *(["batch_size"] if batch_size != 1 else []),
+                     *sorted(options)]
+            if given:
+                raise InvalidParameterError(given[0], _OWNER, "left out when a config is given (set it in the "
+                                            "GPConfig)", given)
         self.config = config
         self._init_loop(seed)
         self._theta: np.ndarray | None = None
@@ -272,6 +278,7 @@ class GPOptimizer(GPLoop):
     def setup(self, problem: ProblemSpec) -> None:
         super().setup(problem)
         self._setup_design(problem)
+        self._theta, self._model, self._model_key, self._mf_kg = None, None, -1, None
         dim = problem.space.dim
         cfg = self.config
         self._prior = GPPrior.for_dim(dim, scaled=cfg.lengthscale_prior == "dim-scaled")
@@ -288,7 +295,7 @@ class GPOptimizer(GPLoop):
                                             cfg.fidelity)
             self._fid_col = problem.space.slice_of(cfg.fidelity).start
             target = p.high if cfg.target_fidelity is None else cfg.target_fidelity
-            if not p.low <= target <= p.high:
+            if not is_finite_number(target) or not p.low <= target <= p.high:
                 raise InvalidParameterError("target_fidelity", _OWNER, f"in [{p.low}, {p.high}]", target)
             self._fid_param = p
             self._target_u = (target - p.low) / (p.high - p.low)
@@ -313,6 +320,21 @@ class GPOptimizer(GPLoop):
             loss, see `GPConfig.recommendation`), or None.
         """
         check_choice(guard, "guard", f"{_OWNER}.recommend", ("none", "pessimistic", "optimistic"))
+        row = self._recommended_row(guard)
+        return None if row is None else dict(self._params[row])
+
+    def recommend_trial_number(self, guard: str = "pessimistic") -> int | None:
+        """The number of the trial `recommend` chooses (None when none qualifies).
+
+        A configuration evaluated more than once has one row per evaluation; the model's bounds are
+        the same for all of them, and this names the row chosen, so `guardopt.Study.best` reports
+        that evaluation rather than any other trial with the same parameters.
+        """
+        check_choice(guard, "guard", f"{_OWNER}.recommend_trial_number", ("none", "pessimistic", "optimistic"))
+        row = self._recommended_row(guard)
+        return None if row is None else self._numbers[row]
+
+    def _recommended_row(self, guard: str) -> int | None:
         if not self._loss:
             return None
         x = np.array(self._x)
@@ -344,7 +366,7 @@ class GPOptimizer(GPLoop):
         else:
             score = np.array(self._loss)
         idx = np.flatnonzero(ok)
-        return dict(self._params[int(idx[np.argmin(score[idx])])])
+        return int(idx[np.argmin(score[idx])])
 
     def predict(self, params: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         """The GP's posterior mean and standard deviation of the objective at ``params``, in its own units.
@@ -380,8 +402,13 @@ class GPOptimizer(GPLoop):
         model = self._fit()
         mu, var = model.gp.predict(u) if len(u) else (np.zeros(0), np.zeros(0))
         sign = self.problem.sign
-        return (sign * (model.scaler.mean + model.scaler.std * mu),
-                model.scaler.std * np.sqrt(np.asarray(var)))
+        big = np.finfo(float).max
+        with np.errstate(over="ignore", invalid="ignore"):
+            # Back in the objective's units a value near the float64 limit can overflow: clip it to the
+            # largest finite float rather than hand out an infinite mean.
+            mean = np.clip(sign * (model.scaler.mean + model.scaler.std * mu), -big, big)
+            sd = np.clip(model.scaler.std * np.sqrt(np.asarray(var)), 0.0, big)
+        return mean, sd
 
     def recommend_target(self) -> Params:
         """Multi-fidelity: the point (evaluated or not) with the lowest posterior mean at the target fidelity.
@@ -389,6 +416,11 @@ class GPOptimizer(GPLoop):
         The minimizer is searched over the evaluated designs and Sobol points at the target fidelity,
         then polished with L-BFGS-B from the best few of them (`GPOptimizer._mean_minimizers`).
         """
+        if getattr(self, "_fid_col", None) is None:
+            raise UnsupportedError(f"{_OWNER}.recommend_target needs a fidelity parameter (GPConfig.fidelity).")
+        if len(self._loss) < 2:
+            raise UnsupportedError(f"{_OWNER}.recommend_target needs a fitted model: at least two evaluated "
+                                   f"trials. Got {len(self._loss)}.")
         model = self._fit()
         a = self._target_set(model, np.random.default_rng([self._base, 3, self._told]))
         polished = self._mean_minimizers(model.gp, a)
@@ -594,7 +626,15 @@ class GPOptimizer(GPLoop):
 
         def cost(u: np.ndarray) -> np.ndarray:
             values = p.low + np.clip(u[:, col], 0.0, 1.0) * (p.high - p.low)
-            return np.maximum(np.array([float(fn(float(v))) for v in values]), 1e-12)
+            out = []
+            for v in values:
+                c = fn(float(v))
+                # Loud: a NaN cost would make every knowledge-gradient score NaN, and the ask random.
+                if not is_finite_number(c) or float(c) <= 0.0:
+                    raise InvalidParameterError("fidelity_cost", _OWNER, "a callable returning a positive "
+                                                f"finite cost (at fidelity {float(v)!r} it returned {c!r})", fn)
+                out.append(float(c))
+            return np.maximum(np.array(out), 1e-12)
 
         return cost
 

@@ -29,13 +29,16 @@ from guardopt.core.trial import Trial, TrialState
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Handle ``guardopt study``; returns the exit code."""
     from guardopt.core.storage import make_storage
+    from guardopt.dashboard.source import open_read_only
 
     url: str = args.storage
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         err.print(f"[red]error:[/] no storage file at {url[len('sqlite:///'):]}")
         return 2
     try:
-        storage = make_storage(url)
+        # Read-only unless deleting: looking at a storage never creates tables, migrates a schema or
+        # takes a write lock (another process may be running the study).
+        storage = make_storage(url) if args.study_command == "delete" else open_read_only(url)
         names = storage.study_names()
     except GuardoptError as exc:
         err.print(f"[red]error:[/] {exc}")

@@ -27,7 +27,7 @@ import numpy as np
 from guardopt.core.errors import GuardoptError, InputDataError, InvalidParameterError, check_int
 from guardopt.core.seeding import derive_seed
 from guardopt.core.space import Choice, Integer, Parameter, Params, Real, Space
-from guardopt.core.trial import Trial, TrialState
+from guardopt.core.trial import Trial, TrialState, is_finite_number
 
 if TYPE_CHECKING:
     from guardopt.core.pruners import Pruner
@@ -127,7 +127,10 @@ class RunningTrial(dict[str, Any]):
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
                       log: bool = False) -> float:
         """A real value in ``[low, high]`` (log-uniform when ``log``; on the grid ``low + k*step`` when
-        ``step`` is given, Optuna's convention; ``step`` and ``log`` exclude each other)."""
+        ``step`` is given, Optuna's convention; ``step`` and ``log`` exclude each other). ``low == high``
+        fixes the value, as in Optuna (its domain is then the one-option ``Choice([low])``)."""
+        if _fixed_range(low, high, log, "suggest_float"):
+            return float(self._suggest(name, Choice([float(low)]), "suggest_float"))
         param = Real(low, high, log=bool(log))
         if step is not None:
             if log:
@@ -142,9 +145,13 @@ class RunningTrial(dict[str, Any]):
         return value
 
     def suggest_int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> int:
-        """An integer in ``[low, high]`` (log-scaled when ``log``; on the grid ``low + k*step``)."""
-        param = Integer(low, high, log=bool(log))
+        """An integer in ``[low, high]`` (log-scaled when ``log``; on the grid ``low + k*step``).
+        ``low == high`` fixes the value, as in Optuna (its domain is then ``Choice([low])``)."""
         step = check_int(step, "step", "suggest_int", low=1)
+        if _fixed_range(low, high, log, "suggest_int"):
+            check_int(low, "low", "suggest_int")
+            return int(self._suggest(name, Choice([int(low)]), "suggest_int"))
+        param = Integer(low, high, log=bool(log))
         if step > 1 and log:
             raise InvalidParameterError("step", "suggest_int", "1 when log=True", step)
         value = int(self._suggest(name, param, "suggest_int"))
@@ -329,3 +336,12 @@ def _parent(name: str, known: Mapping[str, Parameter], having: Sequence[Trial],
         if separates and values:
             return pname, values
     return None
+
+
+def _fixed_range(low: Any, high: Any, log: Any, owner: str) -> bool:
+    """Whether ``[low, high]`` is one point (Optuna accepts it as a fixed value); checks that point."""
+    if not (is_finite_number(low) and is_finite_number(high)) or float(low) != float(high):
+        return False  # the Real / Integer constructor names whatever is wrong
+    if log and not float(low) > 0:
+        raise InvalidParameterError("low", owner, "positive when log=True", low)
+    return True

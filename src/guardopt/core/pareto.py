@@ -27,6 +27,7 @@ expected hypervolume improvement of independent Gaussian predictions exact (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -205,7 +206,12 @@ def hypervolume(values: Any, ref: Any, directions: Sequence[str] | None = None) 
         6.0
     """
     pts, r = _prepared(values, ref, directions, "hypervolume")
-    return _hv_losses(pts, r)
+    with np.errstate(over="ignore", invalid="ignore"):
+        hv = _hv_losses(pts, r)
+    if not math.isfinite(hv):
+        raise InputDataError("The hypervolume of these 'values' and 'ref' exceeds the float64 range; rescale "
+                             "the objectives (e.g. to units near 1).")
+    return hv
 
 
 def hypervolume_improvement(new: Any, values: Any, ref: Any, directions: Sequence[str] | None = None) -> np.ndarray:

@@ -254,6 +254,12 @@ class SQLiteStorage(Storage):
         self.path = Path(path)
         self.timeout = timeout
         self._local = threading.local()
+        tables = sqlite_tables(self.path)
+        if tables & RESULT_TABLES and not tables & STUDY_TABLES:
+            # Checked before anything is written: adding study tables to a result store would
+            # make both unreadable to the other command.
+            raise StorageError(f"{self.path} is a result store of `guardopt reproduce` (read it with `guardopt "
+                               "report --store`), not a study storage.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
@@ -486,6 +492,30 @@ class SQLiteStorage(Storage):
 
         failed: list[Trial] = self._transaction("Marking orphaned trials", body)
         return failed
+
+
+#: Tables that mark an SQLite file as a study storage, and as a result store of ``guardopt reproduce``.
+STUDY_TABLES = frozenset({"studies", "trials"})
+RESULT_TABLES = frozenset({"cells"})
+
+
+def sqlite_tables(path: str | Path) -> set[str]:
+    """The table names of an existing SQLite file, read without writing (empty for a new or empty file).
+
+    Raises:
+        StorageError: the file exists but is not an SQLite database.
+    """
+    p = Path(path)
+    if not p.is_file() or p.stat().st_size == 0:
+        return set()
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"{p} is not an SQLite database: {exc}") from exc
 
 
 def enable_wal(conn: sqlite3.Connection, timeout: float) -> None:

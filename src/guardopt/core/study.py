@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
 import logging
 import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
@@ -132,9 +133,11 @@ class Study:
             raise InvalidParameterError("name", "Study", "a non-empty string or None", name)
         if not isinstance(load_if_exists, bool):
             raise InvalidParameterError("load_if_exists", "Study", "True or False", load_if_exists)
-        if pruner is not None and not callable(getattr(pruner, "prune", None)):
-            raise InvalidParameterError("pruner", "Study", "None or an object with prune(trial, trials, direction)",
-                                        pruner)
+        if pruner is not None and (not callable(getattr(pruner, "prune", None)) or not _takes_args(pruner.prune, 3)):
+            hint = (" (Optuna's pruners prune(study, trial) need an Optuna study: use the same-named ones of "
+                    "guardopt.core.pruners)") if type(pruner).__module__.startswith("optuna") else ""
+            raise InvalidParameterError("pruner", "Study", "None or an object with prune(trial, trials, direction)"
+                                        + hint, pruner)
         if direction is not None and directions is not None:
             raise InvalidParameterError("directions", "Study", "None when 'direction' is given (pass one of the two)",
                                         directions)
@@ -699,6 +702,13 @@ class Study:
                 if state == "COMPLETE":
                     raise InvalidParameterError("result", "Study.add_trial", "a value for a COMPLETE trial", None)
                 state = "FAILED"
+            if state in (None, "COMPLETE") and not isinstance(result, BaseException):
+                # A given result means a COMPLETE trial: refuse one that would be stored FAILED (a
+                # string, NaN, a missing constraint value) before anything is written.
+                dry = self._finish(Trial(number=-1, params=checked), result)
+                if dry.state is not TrialState.COMPLETE:
+                    raise InvalidParameterError("result", "Study.add_trial", "a result of a COMPLETE trial (finite "
+                                                f"numbers; {dry.failure_reason})", result)
             trial = self.storage.new_trial(self.name, checked, None)
             for step, v in sorted(values.items()):
                 self.storage.report(self.name, trial.number, step, v)
@@ -752,8 +762,8 @@ class Study:
         executor: Executor | str | None = None,
         address: str | None = None,
         timeout: float | None = None,
-        catch: tuple[type[BaseException], ...] = (Exception,),
-        callbacks: Sequence[Callback] | None = None,
+        catch: type[BaseException] | Iterable[type[BaseException]] = (Exception,),
+        callbacks: Sequence[Callback] | Callback | None = None,
         max_initial_failures: int | None = 5,
         show_progress: bool = False,
     ) -> None:
@@ -765,7 +775,8 @@ class Study:
                 see `guardopt.core.define_by_run.RunningTrial`). A result is a float, a mapping with
                 ``"value"`` and the declared constraints, or an `Observation`; raising `TrialPruned`
                 (or ``optuna.TrialPruned``) ends the trial as PRUNED.
-            n_trials: How many new trials to run in this call.
+            n_trials: How many new trials to run in this call (with neither this nor ``until``,
+                ``timeout`` alone bounds the run, as in Optuna).
             until: Alternatively, run until the study holds this many trials (a rerun of the same
                 script after a crash continues to the same total). Finished and running trials
                 count, also those of other processes sharing the storage; trials interrupted by a
@@ -783,20 +794,22 @@ class Study:
                 ``"auto"`` or ``"ray://host:10001"``; Dask: ``"tcp://host:8786"``); see
                 `guardopt.core.executors.make_executor`.
             timeout: Stop asking new trials after this many seconds (running ones finish).
-            catch: Exceptions of these types make the trial FAILED and the study goes on; others
-                are recorded (the trial FAILED with its reason) and re-raised once the trials
-                already running have finished. A ``KeyboardInterrupt`` marks the running trials
-                as interrupted.
-            callbacks: Callables ``(study, trial)`` run after each finished trial (in this process);
-                one may call ``study.stop()``. See `guardopt.core.callbacks` for stop rules.
+            catch: An exception class or a list of them: exceptions of these types make the trial
+                FAILED and the study goes on; others are recorded (the trial FAILED with its reason)
+                and re-raised once the trials already running have finished. A
+                ``KeyboardInterrupt`` marks the running trials as interrupted.
+            callbacks: Callables ``(study, trial)`` (a list, or one) run after each finished trial
+                (in this process); one may call ``study.stop()``. See `guardopt.core.callbacks` for stop rules.
             max_initial_failures: Raise `TrialsFailedError` when the first this many trials of this
                 call all FAILED (none COMPLETE or PRUNED), with the first exception chained; None
                 tolerates any number of failures. Every failure is also logged as a warning.
             show_progress: Show a progress bar (rich) with the best feasible value so far.
         """
-        if (n_trials is None) == (until is None):
-            raise InvalidParameterError("n_trials", "Study.optimize", "given, or else 'until' (exactly one)",
+        if n_trials is not None and until is not None:
+            raise InvalidParameterError("n_trials", "Study.optimize", "left out when 'until' is given (one budget)",
                                         n_trials)
+        if n_trials is None and until is None and timeout is None:
+            raise InvalidParameterError("n_trials", "Study.optimize", "given, or else 'until' or 'timeout'", n_trials)
         if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0):
             raise InvalidParameterError("n_trials", "Study.optimize", "a non-negative integer", n_trials)
         if until is not None and (isinstance(until, bool) or not isinstance(until, int) or until < 0):
@@ -812,7 +825,12 @@ class Study:
         if address is not None and executor not in ("ray", "dask"):
             raise InvalidParameterError("address", "Study.optimize", "None unless executor is 'ray' or 'dask'",
                                         address)
-        cbs = list(callbacks or [])
+        catch = _exception_types(catch)
+        # One callable is one callback (Optuna wants a list; a lone StopAtValue(...) is unambiguous).
+        cbs = [callbacks] if callable(callbacks) else callbacks or []
+        if isinstance(cbs, (str, bytes, Mapping)) or not isinstance(cbs, Iterable):
+            raise InvalidParameterError("callbacks", "Study.optimize", "a list of callables (study, trial)", callbacks)
+        cbs = list(cbs)
         for cb in cbs:
             if not callable(cb):
                 raise InvalidParameterError("callbacks", "Study.optimize", "a list of callables (study, trial)", cb)
@@ -940,6 +958,12 @@ class Study:
                 for fut in done:
                     trial = running.pop(fut)
                     raised = fut.exception()
+                    if raised is not None and not isinstance(raised, Exception):
+                        # KeyboardInterrupt / SystemExit in the objective: no result, as in the serial
+                        # loop (not counted by `until`, redone by a rerun); stop asking, then re-raise.
+                        self._interrupt(trial, f"optimize stopped by {type(raised).__name__}")
+                        error = error or raised
+                        continue
                     if raised is not None:  # the worker itself failed (a result that cannot be pickled, ...)
                         if not isinstance(raised, catch):
                             error = error or raised
@@ -981,6 +1005,12 @@ class Study:
         with self._lock:
             self._sync()
         if guard != "none" and self._model is not None:
+            by_number = getattr(self.optimizer, "recommend_trial_number", None)
+            if callable(by_number):
+                # The optimizer names the evaluation it chose: with a configuration evaluated more
+                # than once, matching by parameters could report another evaluation of it.
+                number = by_number(guard)
+                return next((t for t in trials if t.number == number and t.state is TrialState.COMPLETE), None)
             recommend = getattr(self.optimizer, "recommend", None)
             if callable(recommend):
                 params = recommend(guard)
@@ -1028,6 +1058,11 @@ class Study:
         with self._lock:
             self._sync()
         if guard != "none" and self._model is not None:
+            by_number = getattr(self.optimizer, "recommend_front_numbers", None)
+            if callable(by_number):  # the evaluations chosen, not every trial sharing their parameters
+                numbers = set(by_number(guard))
+                return [t for t in trials if t.number in numbers and t.state is TrialState.COMPLETE
+                        and self._goal.is_feasible(t)]
             recommend = getattr(self.optimizer, "recommend_front", None)
             if callable(recommend):
                 chosen = recommend(guard)
@@ -1191,10 +1226,12 @@ class _Budget:
         # process sharing the storage), except those interrupted by a crash: they have no result.
         return self.study.storage.count_trials(self.study.name)
 
-    def total(self) -> int:
+    def total(self) -> int | None:
+        """Trials this call will run at most (None: only the deadline limits it)."""
         if self.n_trials is not None:
             return self.n_trials
-        assert self.until is not None
+        if self.until is None:
+            return None
         return max(0, self.until - self._used())
 
     def allow(self, wanted: int) -> int:
@@ -1203,8 +1240,31 @@ class _Budget:
             return 0
         if self.n_trials is not None:
             return max(0, min(wanted, self.n_trials - self.submitted))
-        assert self.until is not None
+        if self.until is None:  # a time budget alone
+            return wanted
         return max(0, min(wanted, self.until - self._used()))
+
+
+def _takes_args(fn: Callable[..., Any], n: int) -> bool:
+    """Whether ``fn`` accepts ``n`` positional arguments (True when its signature cannot be read)."""
+    try:
+        inspect.signature(fn).bind(*([None] * n))
+    except TypeError:
+        return False
+    except ValueError:  # a builtin without a signature
+        return True
+    return True
+
+
+def _exception_types(catch: Any) -> tuple[type[BaseException], ...]:
+    """``catch`` as a tuple of exception classes: one class, or any iterable of them (as Optuna takes)."""
+    items = (catch,) if isinstance(catch, type) else catch
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        raise InvalidParameterError("catch", "Study.optimize", "an exception class or a list of them", catch)
+    out = tuple(items)
+    if not all(isinstance(c, type) and issubclass(c, BaseException) for c in out):
+        raise InvalidParameterError("catch", "Study.optimize", "an exception class or a list of them", catch)
+    return out
 
 
 def _check_json(value: Mapping[str, Any], param: str, owner: str) -> None:
@@ -1229,7 +1289,7 @@ def _normalize(d: Mapping[str, Any]) -> dict[str, Any]:
 class _Progress:
     """A rich progress bar showing the best feasible value so far (off unless asked)."""
 
-    def __init__(self, enabled: bool, total: int, name: str) -> None:
+    def __init__(self, enabled: bool, total: int | None, name: str) -> None:
         self.enabled = enabled
         self.total = total
         self.name = name

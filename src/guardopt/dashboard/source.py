@@ -118,6 +118,9 @@ class ReadOnlySQLiteStorage(_ReadOnly):
             raise StorageError(f"No SQLite storage at {self.path} (a read-only reader never creates one).")
         rows = self._read("SELECT name FROM sqlite_master WHERE type='table'", ())
         tables = {r[0] for r in rows}
+        if "cells" in tables and not {"studies", "trials"} & tables:
+            raise StorageError(f"{self.path} is a result store of `guardopt reproduce` (read it with `guardopt "
+                               "report --store`), not a study storage.")
         if not {"meta", "studies", "trials"} <= tables:
             raise StorageError(f"{self.path} is not a guardopt storage (tables found: {sorted(tables)}).")
         self._has_intermediate = "intermediate" in tables

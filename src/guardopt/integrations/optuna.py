@@ -557,11 +557,14 @@ def import_optuna_study(source: optuna.Study, study: Study, constraint_names: Ma
         dists = None if study.space is not None else {k: _param_of(d) for k, d in t.distributions.items()}
         inter = {int(k): float(v) for k, v in t.intermediate_values.items() if is_finite_number(v)}
         attrs = {str(k): v for k, v in t.user_attrs.items()}
-        if t.state == state.COMPLETE:
+        # Optuna stores an infinite value as COMPLETE; guardopt keeps no non-finite value, so it arrives FAILED.
+        finite = t.state == state.COMPLETE and all(is_finite_number(v) for v in (t.values or [None]))
+        if finite:
             result = {"value": t.value, **{g: t.constraints[k] for k, g in names.items() if k in t.constraints}}
             study.add_trial(t.params, result, user_attrs=attrs, intermediate_values=inter, distributions=dists)
         else:
-            study.add_trial(t.params, RuntimeError(f"{t.state.name} in Optuna study {source.study_name!r} "
+            what = "COMPLETE with a non-finite value" if t.state == state.COMPLETE else t.state.name
+            study.add_trial(t.params, RuntimeError(f"{what} in Optuna study {source.study_name!r} "
                                                    f"(trial {t.number})"),
                             state="PRUNED" if t.state == state.PRUNED else "FAILED", user_attrs=attrs,
                             intermediate_values=inter, distributions=dists)

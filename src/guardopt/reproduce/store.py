@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from guardopt.core.errors import StorageError
-from guardopt.core.storage import enable_wal
+from guardopt.core.storage import RESULT_TABLES, STUDY_TABLES, enable_wal, sqlite_tables
 from guardopt.reproduce.spec import Cell, Record
 
 SCHEMA_VERSION = 1
@@ -103,6 +103,11 @@ class ResultStore:
     def __init__(self, path: str | Path, timeout: float = 60.0) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        tables = sqlite_tables(self.path)
+        if tables & STUDY_TABLES and not tables & RESULT_TABLES:
+            # Checked before anything is written (the two kinds of file share the 'meta' table).
+            raise StorageError(f"{self.path} is a study storage (read it with `guardopt study list --storage "
+                               f"sqlite:///{self.path}`), not a result store of `guardopt reproduce`.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)

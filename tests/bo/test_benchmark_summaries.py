@@ -1,4 +1,5 @@
-"""The Hartmann6 basin diagnosis's bookkeeping (benchmarks/bo_basins.py), on hand-made records."""
+"""The benchmark summaries' bookkeeping, on hand-made records: the Hartmann6 basin diagnosis
+(benchmarks/bo_basins.py) and the multi-objective interval of a median difference (benchmarks/multiobjective.py)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,23 @@ import pytest
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bo_basins.py"
 
 
-@pytest.fixture(scope="module")
-def bb():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("bo_basins_under_test", _PATH)
+def _load(path: Path, name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bb():  # type: ignore[no-untyped-def]
+    return _load(_PATH, "bo_basins_under_test")
+
+
+@pytest.fixture(scope="module")
+def mob():  # type: ignore[no-untyped-def]
+    return _load(_PATH.parent / "multiobjective.py", "multiobjective_benchmark_under_test")
 
 
 def _rec(variant: str, seed: int, basin: str, design: str, regret: float) -> dict:
@@ -66,3 +76,31 @@ def test_how_sure_compares_the_benchmark_seeds_and_the_rest(bb) -> None:  # type
     assert rows["| 0-9 (the benchmark's)"].startswith("| 0-9 (the benchmark's) | 10 | +0.00 | [+0.00, +0.00] |")
     assert rows["| after 9"].startswith("| after 9 | 10 | -4.00 | [-4.00, -4.00] |")
     assert rows["| all"].startswith("| all | 20 | ")
+
+
+def test_constant_samples_give_a_point_interval(mob) -> None:  # type: ignore[no-untyped-def]
+    # Every resample of [3, 3, 3] has median 3 and of [1, 1] median 1: the interval is the point 2.
+    assert mob.median_difference_interval([3.0, 3.0, 3.0], [1.0, 1.0], n_boot=200) == (2.0, 2.0, 2.0)
+
+
+def test_separated_samples_exclude_zero(mob) -> None:  # type: ignore[no-untyped-def]
+    # Resampled medians of [10, 11, 12] lie in [10, 12] and of [0, 1, 2] in [0, 2]: the difference is in [8, 12].
+    diff, lo, hi = mob.median_difference_interval([10.0, 11.0, 12.0], [0.0, 1.0, 2.0], n_boot=2000)
+    assert diff == 10.0
+    assert 8.0 <= lo <= diff <= hi <= 12.0
+
+
+def test_identical_samples_hold_zero(mob) -> None:  # type: ignore[no-untyped-def]
+    diff, lo, hi = mob.median_difference_interval([0.0, 1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0], n_boot=2000)
+    assert diff == 0.0
+    assert lo < 0.0 < hi
+
+
+def test_summary_reports_the_interval_against_nsga2(mob) -> None:  # type: ignore[no-untyped-def]
+    recs = [{"problem": "dtlz2", "tool": t, "seed": s, "hv": v, "budget": 30, "hv_norm": None,
+             "sec_per_suggestion": 0.1, "values": [[1.0, 1.0, 1.0]]}
+            for t, vals in (("guardopt-ehvi", [0.2, 0.3, 0.4]), ("optuna-nsga2", [0.1, 0.2, 0.3]))
+            for s, v in enumerate(vals)]
+    text = mob.summarize(recs, {}, [])
+    row = next(line for line in text.splitlines() if line.startswith("| dtlz2 | guardopt-ehvi | 3 / 3 |"))
+    assert "| +0.1 |" in row
