@@ -138,3 +138,23 @@ def test_keyboard_interrupt_in_a_parallel_worker_is_an_interruption(tmp_path) ->
     study.optimize(objective, until=6, n_jobs=2, executor="thread")
     # The interrupted trial has no result, so `until` does not count it and the rerun makes six.
     assert sum(t.state is TrialState.COMPLETE for t in study.trials) == 6
+
+
+def test_optuna_names_study_name_get_trials_and_enqueue_skip_if_exists() -> None:
+    study = go.Study(SPACE, name="demo", optimizer=go.RandomSearch(seed=0))
+    assert study.study_name == "demo"
+    study.add_trial({"x": 0.5}, 0.25)
+    study.add_trial({"x": 1.5}, RuntimeError("diverged"))
+    assert [t.number for t in study.get_trials(states=[TrialState.COMPLETE])] == [0]
+    assert [t.number for t in study.get_trials(deepcopy=False, states=("FAIL",))] == [1]
+    assert len(study.get_trials()) == 2
+    with pytest.raises(InvalidParameterError, match="'states'"):
+        study.get_trials(states=["DONE"])
+    study.enqueue({"x": 0.5}, skip_if_exists=True)   # already evaluated: nothing queued
+    study.enqueue({"x": 2.5}, skip_if_exists=True)
+    study.enqueue({"x": 2.5}, skip_if_exists=True)   # already queued
+    study.optimize(lambda p: p["x"] ** 2, n_trials=2)
+    xs = [t.params["x"] for t in study.trials[2:]]
+    assert xs[0] == 2.5 and xs[1] not in (0.5, 2.5)
+    optuna = pytest.importorskip("optuna")
+    assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == 3

@@ -318,6 +318,36 @@ class Study:
         """Every trial in the storage (also those written by other processes), by number."""
         return self.storage.trials(self.name)
 
+    @property
+    def study_name(self) -> str:
+        """Optuna's name for `name`."""
+        return self.name
+
+    def get_trials(self, deepcopy: bool = True, states: Iterable[TrialState | str] | None = None) -> list[Trial]:
+        """Optuna's ``get_trials``: the trials, optionally only those in ``states`` (trials are immutable,
+        so ``deepcopy`` changes nothing and is accepted for compatibility).
+
+        Raises:
+            InvalidParameterError: a state that is not a `TrialState` or its name.
+        """
+        if not isinstance(deepcopy, bool):
+            raise InvalidParameterError("deepcopy", "Study.get_trials", "True or False", deepcopy)
+        trials = self.trials
+        if states is None:
+            return trials
+        if isinstance(states, (str, TrialState)) or not isinstance(states, Iterable):
+            states = [states]
+        wanted = set()
+        for st in states:
+            try:
+                # Optuna's TrialState members and names are read too (its FAIL is our FAILED).
+                key = str(getattr(st, "name", st)).upper()
+                wanted.add(st if isinstance(st, TrialState) else TrialState("FAILED" if key == "FAIL" else key))
+            except ValueError as exc:
+                raise InvalidParameterError("states", "Study.get_trials", "TrialState values or their names "
+                                            f"{[m.value for m in TrialState]}", st) from exc
+        return [t for t in trials if t.state in wanted]
+
     # -- ask / tell -----------------------------------------------------------------------------
 
     def _sync(self) -> None:
@@ -379,11 +409,13 @@ class Study:
             self._tell_optimizer(t)
         return True
 
-    def enqueue(self, params: Mapping[str, Any]) -> None:
+    def enqueue(self, params: Mapping[str, Any], skip_if_exists: bool = False) -> None:
         """Evaluate ``params`` next (before anything the optimizer proposes); Optuna's ``enqueue_trial``.
 
         ``params`` may name only some parameters: the others come from the optimizer (or, for a
         suggest-style objective, from its suggest calls). The queue lives in this `Study` object.
+        ``skip_if_exists=True`` enqueues nothing when a stored trial (in any state) or a queued entry
+        already has exactly these parameters, so a rerun of a script does not evaluate them twice.
 
         Raises:
             InputDataError: a name the declared space lacks, or a value outside its parameter.
@@ -391,10 +423,14 @@ class Study:
         if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
             raise InvalidParameterError("params", "Study.enqueue", "a mapping of parameter name -> value", params)
         _check_json(params, "params", "Study.enqueue")
+        if not isinstance(skip_if_exists, bool):
+            raise InvalidParameterError("skip_if_exists", "Study.enqueue", "True or False", skip_if_exists)
         checked = dict(params)
         if self._declared is not None:
             checked = self._check_partial(params, "Study.enqueue")
         with self._lock:
+            if skip_if_exists and (checked in self._queue or any(dict(t.params) == checked for t in self.trials)):
+                return
             self._queue.append(checked)
 
     enqueue_trial = enqueue
