@@ -53,7 +53,8 @@ def equal_mask(column: Any, value: Any) -> np.ndarray:
     """
     col = as_column(column)
     if col.dtype != object and col.ndim == 1 and not isinstance(value, (tuple, list, np.ndarray)):
-        if isinstance(value, bool) != (col.dtype.kind == "b"):
+        # numpy's own booleans too: np.True_ is not the label 1 either (as in `_same`).
+        if isinstance(value, (bool, np.bool_)) != (col.dtype.kind == "b"):
             return np.zeros(col.shape[0], dtype=bool)
         with np.errstate(all="ignore"):
             out = np.asarray(col == value)

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from guardopt.certify.columns import equal_mask
-from guardopt.core.errors import InputDataError, as_float_array, check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range
 
 Data = Mapping[str, np.ndarray]
 """Named per-row arrays sharing their first dimension ``n`` (e.g. ``{"X": (n, d), "y": (n,)}``)."""
@@ -131,6 +131,10 @@ class Mean(Expr):
     high: float | None = None
 
     def __post_init__(self) -> None:
+        for param in ("statistic", "where"):  # a non-function would only fail (TypeError) inside the test
+            fn = getattr(self, param)
+            if fn is not None and not callable(fn):
+                raise InvalidParameterError(param, f"Mean {self.name!r}", "None or a function", fn)
         if (self.low is None) != (self.high is None):
             raise InputDataError(f"Mean {self.name!r}: give both low and high, or neither.")
         if self.low is not None and self.high is not None:

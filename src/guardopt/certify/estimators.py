@@ -66,6 +66,8 @@ class EstimatorModel:
         if not any(callable(getattr(estimator, m, None)) for m in ("predict_proba", "decision_function", "predict")):
             raise InvalidParameterError("estimator", _OWNER, "a classifier with predict_proba, decision_function "
                                         "or predict", estimator)
+        if isinstance(refits, (str, bytes)) or not (isinstance(refits, Mapping) or hasattr(refits, "__iter__")):
+            raise InvalidParameterError("refits", _OWNER, "a non-empty list of set_params dicts", refits)
         refit_list = list(refits) if not isinstance(refits, Mapping) else [refits]
         if not refit_list or not all(isinstance(r, Mapping) for r in refit_list):
             raise InvalidParameterError("refits", _OWNER, "a non-empty list of set_params dicts", refits)

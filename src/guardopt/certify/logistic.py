@@ -21,7 +21,7 @@ import numpy as np
 from scipy import optimize, special
 
 from guardopt.certify.columns import as_column, distinct, equal_mask
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, as_float_array, check_in_range, check_int
 
 
 class LogisticRegression:
@@ -74,7 +74,9 @@ class LogisticRegression:
             if g.shape != y.shape or len(values) != 2:
                 raise InputDataError(f"groups must be ({len(y)},) with two values. Got values {values!r}.")
             masks = (equal_mask(g, values[0]), equal_mask(g, values[1]))
-        x0 = np.zeros(d + 1) if theta0 is None else np.asarray(theta0, dtype=float).copy()
+        # a NaN warm start made L-BFGS-B return a NaN "fit" silently
+        x0 = np.zeros(d + 1) if theta0 is None else as_float_array(theta0, "theta0", "LogisticRegression.fit",
+                                                                   finite=True).copy()
         if x0.shape != (d + 1,):
             raise InputDataError(f"theta0 must have shape ({d + 1},). Got {x0.shape} instead.")
         res = optimize.minimize(self._objective, x0, args=(X, y, w, masks), jac=True, method="L-BFGS-B",
@@ -113,7 +115,8 @@ class LogisticRegression:
 
     def set_theta(self, theta: Any) -> LogisticRegression:
         """Set ``coef_`` and ``intercept_`` from a flat vector ``(d + 1,)``."""
-        t = np.asarray(theta, dtype=float).ravel()
+        # [] was an IndexError, NaN a model whose labels 1[NaN >= 0] all read 0.
+        t = as_float_array(theta, "theta", "LogisticRegression.set_theta", finite=True, min_size=1).ravel()
         self.coef_ = t[:-1].copy()
         self.intercept_ = float(t[-1])
         return self
@@ -146,7 +149,7 @@ class LogisticRegression:
 
 
 def _check_xy(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=float)
+    X = as_float_array(X, "X", "LogisticRegression.fit")  # strings: our error, not numpy's
     y = np.asarray(y)
     if X.ndim != 2 or y.shape != (X.shape[0],):
         raise InputDataError(f"X must be (n, d) and y (n,). Got X {X.shape} and y {y.shape}.")

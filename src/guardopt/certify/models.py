@@ -95,10 +95,14 @@ class ClassifierModel:
     def __post_init__(self) -> None:
         check_in_range(self.l2, "l2", "ClassifierModel", 0.0, low_open=False)
         check_choice(self.output, "output", "ClassifierModel", ("label", "probability"))
-        if not self.penalties or any(p < 0 for p in self.penalties):
-            raise InputDataError(f"ClassifierModel.penalties must be non-empty and >= 0. Got {self.penalties}.")
-        if not self.intercept_shifts:
-            raise InputDataError("ClassifierModel.intercept_shifts must be non-empty.")
+        for name in ("penalties", "intercept_shifts"):
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+                raise InputDataError(f"ClassifierModel.{name} must be a non-empty sequence of numbers. Got {values!r}.")
+        for p in self.penalties:  # NaN, strings: refused here, not deep inside a fit
+            check_in_range(p, "penalties", "ClassifierModel", 0.0, low_open=False)
+        for shift in self.intercept_shifts:  # a NaN shift would only ever yield NaN candidates
+            check_in_range(shift, "intercept_shifts", "ClassifierModel")
 
     def _xyw(self, data: Data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         X = _column(data, self.features, "ClassifierModel").astype(float)
@@ -179,6 +183,9 @@ class ThresholdDecision:
     def __post_init__(self) -> None:
         check_int(self.n_grid, "n_grid", "ThresholdDecision", 2)
         if self.thresholds is not None:
+            if isinstance(self.thresholds, (str, bytes)) or not hasattr(self.thresholds, "__len__"):
+                raise InvalidParameterError("thresholds", "ThresholdDecision", "a sequence of numbers (or None)",
+                                            self.thresholds)
             if len(self.thresholds) == 0:
                 raise InputDataError("The 'thresholds' parameter of ThresholdDecision must be non-empty (or None).")
             for t in self.thresholds:
@@ -228,6 +235,18 @@ class CallableModel:
     x0: Sequence[float]
     loss_fn: Callable[[np.ndarray, Data], float] | None = None
     candidates: Sequence[Sequence[float]] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if not callable(self.predict_fn):
+            raise InvalidParameterError("predict_fn", "CallableModel", "a function (params, data) -> (n,)",
+                                        self.predict_fn)
+        if self.loss_fn is not None and not callable(self.loss_fn):
+            raise InvalidParameterError("loss_fn", "CallableModel", "None or a function (params, data) -> float",
+                                        self.loss_fn)
+        # Strings, NaN or an empty start: our error now, not numpy's or an IndexError inside the search.
+        x0 = as_float_array(self.x0, "x0", "CallableModel", finite=True, min_size=1)
+        if x0.ndim > 1:
+            raise InvalidParameterError("x0", "CallableModel", "a 1-D sequence of numbers", self.x0)
 
     def initial_params(self, data: Data) -> np.ndarray:
         return np.asarray(self.x0, dtype=float).ravel()

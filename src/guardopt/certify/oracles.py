@@ -93,10 +93,12 @@ def safety_oracle(predictions: np.ndarray, data: Data, bound: str) -> Oracle:
             v, w = base.values(predictions, data)
             if not np.isfinite(v[w > 0]).all():
                 cache[key] = math.nan  # NaN or infinite values: no bound, the test fails closed
-            elif bound == "hoeffding" and base.low is not None and base.high is not None and (
+            elif base.low is not None and base.high is not None and (
                 (v[w > 0] < base.low).any() or (v[w > 0] > base.high).any()
             ):
-                cache[key] = math.nan  # outside the declared range: the bound would be invalid
+                # Outside the declared range: Hoeffding's radius would be invalid, and clipping any
+                # bound to the range would hide the violation (costs of 5 in [0, 1] read as 1).
+                cache[key] = math.nan
             else:
                 n, mean, sd = weighted_mean_std(v, w)
                 if n < MIN_SAMPLES[bound]:

@@ -86,8 +86,18 @@ class BoundReport:
     def describe(self) -> str:
         """One line: the bound against the threshold."""
         rel = "<=" if self.passed else ("is NaN, not <=" if math.isnan(self.upper_bound) else ">")
-        return (f"{self.constraint}: {1 - self.delta:.0%} upper bound {self.upper_bound:.4g} {rel} "
+        return (f"{self.constraint}: {_level(self.delta)}% upper bound {self.upper_bound:.4g} {rel} "
                 f"{self.threshold:.4g} (estimate {self.estimate:.4g})")
+
+
+def _level(delta: float) -> str:
+    """``1 - delta`` in percent, with digits enough never to read 100: delta = 0.001 is 99.9, not 100."""
+    level = 100.0 * (1.0 - delta)
+    for digits in range(4, 17):
+        text = f"{level:.{digits}g}"
+        if float(text) < 100.0:
+            return text
+    return repr(level)
 
 
 @dataclass(frozen=True)
@@ -304,7 +314,7 @@ class Seldonian:
 
     def select_candidate(self, model: CertifiableModel, candidate_data: Data,
                          constraints: Constraint | Sequence[Constraint], n_safety: float) -> Candidate:
-        """Candidate selection on candidate data, predicting the safety test at ``n_safety`` samples.
+        """Candidate selection on candidate data, predicting the safety test at ``n_safety`` (> 0) samples.
 
         A finite family (``model.candidate_params``) is scanned; otherwise the barrier objective
         ``loss`` (if every predicted bound meets its threshold) or ``BARRIER + sum of predicted
@@ -312,7 +322,12 @@ class Seldonian:
         """
         cons = _as_constraints(constraints)
         _check_data(candidate_data)
-        ratio = float(n_safety) / _size(candidate_data)
+        n_safety = check_in_range(n_safety, "n_safety", "Seldonian.select_candidate", 0.0)
+        n_candidate = _size(candidate_data)
+        if n_candidate < 1:  # every frequency weight 0: no sample to select on (was a ZeroDivisionError)
+            raise InsufficientDataError("Seldonian.select_candidate needs at least one candidate sample; the "
+                                        "candidate data's frequency weights sum to 0.")
+        ratio = n_safety / n_candidate
         deltas = self.constraint_deltas(cons)
 
         def evaluate(theta: np.ndarray) -> tuple[float, tuple[float, ...], float]:
@@ -476,9 +491,9 @@ def _check_data(data: Data) -> int:
         if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
             raise InputDataError(f"Data column {key!r} contains NaN or infinite values; remove or impute them first.")
     if WEIGHT_KEY in data:
-        w = np.asarray(data[WEIGHT_KEY], dtype=float)
-        if (w < 0).any() or not np.isfinite(w).all() or (w != np.round(w)).any():
-            raise InputDataError(f"{WEIGHT_KEY!r} must hold non-negative integer frequency weights.")
+        w = as_float_array(data[WEIGHT_KEY], WEIGHT_KEY, "Seldonian")  # strings: our error, not numpy's
+        if w.ndim != 1 or (w < 0).any() or not np.isfinite(w).all() or (w != np.round(w)).any():
+            raise InputDataError(f"{WEIGHT_KEY!r} must be one column of non-negative integer frequency weights.")
     assert n is not None
     return n
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_choice, check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_choice, check_in_range
 from guardopt.online.mirror import MirrorMap
 
 __all__ = ["OOMDConfig", "OnlineGradientDescent", "OptimisticOMD"]
@@ -98,6 +98,8 @@ class OptimisticOMD:
     """
 
     def __init__(self, domain: MirrorMap, config: OOMDConfig | None = None) -> None:
+        if config is not None and not isinstance(config, OOMDConfig):  # a dict was an AttributeError at ask()
+            raise InvalidParameterError("config", "OptimisticOMD", "an OOMDConfig or None", config)
         self.domain = domain
         self.config = config or OOMDConfig()
         self._d = domain.dim
@@ -146,11 +148,23 @@ class OptimisticOMD:
         """Receive ``g_t = ∇f_t(x_t)`` (shape ``(d,)``) and move to round ``t + 1``."""
         if self._x is None:
             self.ask()
-        g = np.asarray(grad, dtype=float)
-        if g.shape != (self._d,) or not np.all(np.isfinite(g)):
+        g = as_float_array(grad, "grad", "OptimisticOMD.tell")  # strings: our error, not numpy's
+        if g.shape != (self._d,):
             raise InputDataError(f"grad must be a finite array of shape ({self._d},); got {g.shape}.")
-        self._xhat = self.domain.step(self._xhat, g, self._eta)
-        self._sum_sq += self.domain.dual_norm(g - self._hint) ** 2
+        if not np.all(np.isfinite(g)):
+            raise InputDataError(f"grad must be finite; got {g.tolist()}.")
+        # Compute the whole update before changing any state, so a refused gradient leaves the
+        # learner as it was.
+        xhat = self.domain.step(self._xhat, g, self._eta)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dn = float(self.domain.dual_norm(g - self._hint))
+        total = self._sum_sq + dn * dn  # float `**` raises OverflowError; `*` gives inf, refused next
+        if not math.isfinite(total) and self.config.step == "adaptive":
+            # An infinite sum would make every later adaptive step 0: the learner would stop silently.
+            raise InputDataError("grad is too large: the sum of squared dual norms overflows float64; "
+                                 "rescale the losses.")
+        self._xhat = xhat
+        self._sum_sq = total
         self._hint = g.copy() if self.config.hint == "last-gradient" else np.zeros(self._d)
         self._x = None
         self._t += 1
@@ -166,6 +180,8 @@ def OnlineGradientDescent(domain: MirrorMap, grad_bound: float | None = None, ad
         adaptive: Use ``η_t = D/sqrt(δ + Σ‖g_s‖²)`` (AdaGrad-norm) instead.
         strong_convexity: Use ``η_t = 1/(λ t)`` instead.
     """
+    if not isinstance(adaptive, (bool, np.bool_)):  # "no" was truthy: the adaptive step, silently
+        raise InvalidParameterError("adaptive", "OnlineGradientDescent", "a boolean", adaptive)
     if strong_convexity is not None:
         cfg = OOMDConfig(step="strongly-convex", hint="zero", strong_convexity=strong_convexity)
     elif adaptive:
