@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,11 +51,13 @@ def probabilities(value: Any, param: str, owner: str, n: int | None = None) -> n
 
 
 def weights(value: Any, param: str, owner: str, n: int) -> np.ndarray:
-    """Non-negative finite sample weights of length ``n`` with a positive sum (all ones when None)."""
+    """Non-negative finite sample weights of length ``n`` with a positive, finite sum (all ones when None)."""
     if value is None:
         return np.ones(n)
     arr = vector(value, param, owner, n)
-    if np.any(arr < 0) or not arr.sum() > 0:
-        raise InputDataError(f"The {param!r} argument of {owner} must be non-negative with a positive sum. "
-                             f"Got min {arr.min():g}, sum {arr.sum():g} instead.")
+    with np.errstate(over="ignore"):
+        total = float(arr.sum())
+    if np.any(arr < 0) or not total > 0 or not math.isfinite(total):  # an overflowing sum makes every rate NaN
+        raise InputDataError(f"The {param!r} argument of {owner} must be non-negative with a positive, finite sum. "
+                             f"Got min {arr.min():g}, sum {total:g} instead.")
     return arr

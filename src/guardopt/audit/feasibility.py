@@ -132,8 +132,8 @@ def fair_postprocess(score: Any, y: Any, group: Any, config: PostProcessConfig |
         sample_weight: ``(n,)`` optional weights.
 
     Returns:
-        `PostProcessResult`; ``feasible`` is False only when no solver answered (the program itself is
-        always feasible: a constant classifier meets every gap).
+        `PostProcessResult`; ``feasible`` is False only when no solver answered accurately (the program
+        itself is always feasible: a constant classifier meets every gap).
     """
     cfg = config or PostProcessConfig()
     owner = "fair_postprocess"
@@ -197,7 +197,8 @@ class CalibrationGapResult:
     status: str
 
     def feasible(self, tau: float) -> bool:
-        """Whether equal error rates within ``tau`` are reachable (False when unsolved: fail closed)."""
+        """Whether equal error rates within ``tau`` (in [0, 1]) are reachable (False when unsolved: fail closed)."""
+        tau = check_in_range(tau, "tau", "CalibrationGapResult.feasible", 0.0, 1.0, low_open=False, high_open=False)
         return bool(np.isfinite(self.gap) and self.gap <= tau)
 
 

@@ -114,7 +114,9 @@ def predictive_parity_difference(y: Any, pred: Any, group: Any, sample_weight: A
 def equalized_odds_difference(y: Any, pred: Any, group: Any, sample_weight: Any = None) -> float:
     """``max(TPR gap, FPR gap)`` (fairlearn's ``equalized_odds_difference``, worst case)."""
     r = group_rates(y, pred, group, sample_weight)
-    return max(abs(r[1]["tpr"] - r[0]["tpr"]), abs(r[1]["fpr"] - r[0]["fpr"]))
+    gaps = (abs(r[1]["tpr"] - r[0]["tpr"]), abs(r[1]["fpr"] - r[0]["fpr"]))
+    # Python's max drops a NaN in second place; an undefined rate makes the metric undefined (fail closed).
+    return math.nan if any(math.isnan(v) for v in gaps) else max(gaps)
 
 
 def accuracy(y: Any, pred: Any, group: Any = None, sample_weight: Any = None) -> float:

@@ -136,6 +136,26 @@ def _data(X: Any, y: Any, query: Any, owner: str) -> tuple[np.ndarray, np.ndarra
     return X, y, Q
 
 
+def _check_level_set(level_set: Any, X: np.ndarray, y: np.ndarray, C: float, owner: str) -> None:
+    """A `LevelSet` must be built on the very ``(X, y, C)`` it is used with (else its ``L₀`` and program are wrong)."""
+    if not (isinstance(level_set, LevelSet) and level_set.X.shape == X.shape and level_set.C == C
+            and np.array_equal(level_set.X, X) and np.array_equal(level_set.y, y)):
+        raise InvalidParameterError("level_set", owner, "a LevelSet built on the same X, y and C", level_set)
+
+
+def _check_config(config: Any, kind: type, owner: str) -> Any:
+    if config is None:
+        return kind()
+    if not isinstance(config, kind):
+        raise InvalidParameterError("config", owner, f"None or a {kind.__name__}", config)
+    return config
+
+
+def _check_ranges(ranges: Any, owner: str) -> None:
+    if not isinstance(ranges, PredictionRanges):
+        raise InvalidParameterError("ranges", owner, "a PredictionRanges (from viable_prediction_ranges)", ranges)
+
+
 class LevelSet:
     """The ε-level set ``{theta : L(theta) ≤ L₀ + ε}`` of the logistic loss on ``(X, y)``.
 
@@ -156,7 +176,10 @@ class LevelSet:
         self._problem: Any = None
 
     def bound(self, epsilon: float, relative: bool = True) -> float:
-        """``L₀ + ε`` (``L₀ (1 + ε)`` when relative)."""
+        """``L₀ + ε`` (``L₀ (1 + ε)`` when relative), for ``ε > 0``."""
+        epsilon = check_in_range(epsilon, "epsilon", "LevelSet.bound", 0.0, math.inf)
+        if not isinstance(relative, bool):
+            raise InvalidParameterError("relative", "LevelSet.bound", "a bool", relative)
         return self.loss0 * (1.0 + epsilon) if relative else self.loss0 + epsilon
 
     def loss(self, theta: np.ndarray) -> float:
@@ -178,10 +201,12 @@ class LevelSet:
 
     def extreme(self, direction: np.ndarray, bound: float) -> tuple[np.ndarray | None, str, bool]:
         """``argmax_{L(theta) ≤ bound} direction·theta``: ``(theta or None, solver, accurate)``."""
+        direction = vector(direction, "direction", "LevelSet.extreme", self.X.shape[1] + 1)
+        bound = check_in_range(bound, "bound", "LevelSet.extreme", 0.0, math.inf)
         if self._problem is None:
             self._compile()
         theta, c, b = self._vars
-        c.value = np.asarray(direction, dtype=float)
+        c.value = direction
         b.value = bound * self.X.shape[0]
         theta.value = None
         out = solve(self._problem, self.solvers)
@@ -237,12 +262,11 @@ def viable_prediction_ranges(X: Any, y: Any, query: Any = None, config: Multipli
     Returns:
         `PredictionRanges` with ``lower <= baseline <= upper`` wherever solved.
     """
-    cfg = config or MultiplicityConfig()
     owner = "viable_prediction_ranges"
+    cfg = _check_config(config, MultiplicityConfig, owner)
     Xc, yc, Q = _data(X, y, query, owner)
     ls = level_set if level_set is not None else LevelSet(Xc, yc, cfg.C, cfg.solvers)
-    if ls.X.shape != Xc.shape or ls.C != cfg.C:
-        raise InvalidParameterError("level_set", owner, "a LevelSet built on the same X and C", ls)
+    _check_level_set(ls, Xc, yc, cfg.C, owner)
     bound = ls.bound(cfg.epsilon, cfg.relative)
     Qt = logistic.design(Q)
     m, p = Qt.shape
@@ -288,6 +312,7 @@ def ambiguity(ranges: PredictionRanges, delta: float = 0.1, weights: Any = None)
     An unsolved point counts as ambiguous (fail closed). ``weights (m,)`` reweight the query points
     (e.g. inverse sampling fractions of a stratified sample); default: equal.
     """
+    _check_ranges(ranges, "ambiguity")
     check_in_range(delta, "delta", "ambiguity", 0.0, 1.0)
     w = _weights(weights, ranges.baseline.size, "ambiguity")
     reach = np.fmax(ranges.upper - ranges.baseline, ranges.baseline - ranges.lower)
@@ -307,6 +332,7 @@ def discrepancy_bound(ranges: PredictionRanges, query: Any, delta: float = 0.1, 
     Only feasible endpoints count (each is a member of ``S_ε``), so the bound is a true lower bound on
     the discrepancy over ``S_ε`` and never exceeds `ambiguity` for the same ``δ`` and weights.
     """
+    _check_ranges(ranges, "discrepancy_bound")
     check_in_range(delta, "delta", "discrepancy_bound", 0.0, 1.0)
     Q = matrix(query, "query", "discrepancy_bound")
     m = ranges.baseline.size
@@ -365,11 +391,12 @@ def sampled_ranges(X: Any, y: Any, query: Any = None, config: SamplingConfig | N
         `SampledRanges`; every kept model is a member of ``S_ε`` by construction, so its predictions
         lie inside the exact viable prediction ranges.
     """
-    cfg = config or SamplingConfig()
     owner = "sampled_ranges"
+    cfg = _check_config(config, SamplingConfig, owner)
     Xc, yc, Q = _data(X, y, query, owner)
     rng = make_rng(seed, owner)
     ls = level_set if level_set is not None else LevelSet(Xc, yc, cfg.C)
+    _check_level_set(ls, Xc, yc, cfg.C, owner)
     bound = ls.bound(cfg.epsilon, cfg.relative)
     n = Xc.shape[0]
     kept = []

@@ -93,7 +93,7 @@ def _check_thresholds(thresholds: Any) -> tuple[tuple[str, float], ...]:
         raise InvalidParameterError("thresholds", owner, "a non-empty mapping {metric: tau}", thresholds)
     out = []
     for item in items:
-        if not (isinstance(item, tuple) and len(item) == 2 and item[0] in METRICS):
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and item[0] in METRICS):
             raise InvalidParameterError("thresholds", owner, f"metric names from {sorted(METRICS)}", item)
         out.append((item[0], check_in_range(item[1], "thresholds", owner, 0.0, 1.0, low_open=False,
                                             high_open=False)))
@@ -226,6 +226,7 @@ class MetricSuite:
 
         Returns ``{"<metric>": [(τ, accuracy), ...], ..., "joint": [...]}``: one curve per decision
         metric of the suite alone and one with all of them together (the price of holding them jointly).
+        The accuracy is NaN where no solver answered accurately (fail closed).
         """
         t = vector(taus, "taus", "MetricSuite.pareto_sweep")
         if np.any(t < 0) or np.any(t > 1):
@@ -239,6 +240,8 @@ class MetricSuite:
             curve = []
             for tau in t:
                 cfg = PostProcessConfig(tuple(sorted((m, float(tau)) for m in members)), bins)
-                curve.append((float(tau), fair_postprocess(score, y, group, cfg).accuracy))
+                res = fair_postprocess(score, y, group, cfg)
+                # An answer no solver vouched for may break the thresholds: its accuracy is no price (NaN).
+                curve.append((float(tau), res.accuracy if res.feasible else math.nan))
             out[key] = curve
         return out

@@ -72,7 +72,8 @@ class Node:
     Attributes:
         parents: The input nodes of the operation that produced this node (empty for a leaf).
         op: The bundled function's name (None for a leaf).
-        fn: The bundled function itself, so an optimizer can re-evaluate one operation locally.
+        fn: The bundled function, called with the values of ``parents`` (for trainable code the code
+            parameter comes last and is ignored), so an optimizer can re-evaluate one operation locally.
         doc: The operation's documentation (None for a leaf).
         code: The operation's source code, when it is known.
         feedback: Feedback texts propagated to this node since the last ``zero_feedback``.
@@ -162,6 +163,9 @@ class Node:
     def __truediv__(self, other: Any) -> Node:
         return _div(self, other)
 
+    def __rtruediv__(self, other: Any) -> Node:
+        return _div(other, self)
+
     def __neg__(self) -> Node:
         return _neg(self)
 
@@ -170,6 +174,9 @@ class Node:
 
     def __pow__(self, other: Any) -> Node:
         return _pow(self, other)
+
+    def __rpow__(self, other: Any) -> Node:
+        return _pow(other, self)
 
 
 def node(value: Any, name: str | None = None, trainable: bool = False, description: str = "") -> Node:
@@ -251,7 +258,13 @@ class BundledFunction:
             raise ExecutionError(self.name, inputs, exc) from exc
         parents = list(inputs) + ([self.parameter] if self.parameter is not None else [])
         code = self.parameter.value if self.parameter is not None else self._source
-        return Node(out, parents=parents, op=self.name, fn=fn, doc=self.doc, code=code)
+        # The recorded function takes the values of all parents, the code parameter (last) included,
+        # so that re-evaluating one operation locally (derivatives, inversion) calls it correctly.
+        def local(*values: Any, _fn: Callable[..., Any] = fn, _k: int = len(inputs)) -> Any:
+            return _fn(*values[:_k])
+
+        record = local if self.parameter is not None else fn
+        return Node(out, parents=parents, op=self.name, fn=record, doc=self.doc, code=code)
 
 
 def bundle(trainable: bool = False, name: str | None = None,

@@ -48,12 +48,14 @@ class GuardConfig:
     def __post_init__(self) -> None:
         check_in_range(self.delta, "delta", "GuardConfig", 0.0, 1.0)
         check_choice(self.bound, "bound", "GuardConfig", ("ttest", "hoeffding", "bernstein"))
-        if self.bound != "ttest":
-            if self.low is None or self.high is None:
-                raise InvalidParameterError("low", "GuardConfig", f"set, with high, for the {self.bound!r} bound",
-                                            self.low)
+        if self.bound != "ttest" and (self.low is None or self.high is None):
+            raise InvalidParameterError("low", "GuardConfig", f"set, with high, for the {self.bound!r} bound",
+                                        self.low)
+        # A range given with the t test is unused, but still checked: a nonsense value is refused, not ignored.
+        if self.low is not None:
             check_in_range(self.low, "low", "GuardConfig")
-            check_in_range(self.high, "high", "GuardConfig", float(self.low))
+        if self.high is not None:
+            check_in_range(self.high, "high", "GuardConfig", float(self.low) if self.low is not None else -math.inf)
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,12 @@ class GuardedOptimizer:
         if not isinstance(out_pair, (tuple, list)) or len(out_pair) != 2:
             raise InputDataError("The 'heldout' callable of GuardedOptimizer must return two arrays of losses. "
                                  f"Got {type(out_pair).__name__} instead.")
-        cur_a = as_float_array(out_pair[0], "heldout", "GuardedOptimizer").ravel()
-        new_a = as_float_array(out_pair[1], "heldout", "GuardedOptimizer").ravel()
-        if cur_a.shape != new_a.shape:
+        cur_a = as_float_array(out_pair[0], "heldout", "GuardedOptimizer")
+        new_a = as_float_array(out_pair[1], "heldout", "GuardedOptimizer")
+        if cur_a.shape != new_a.shape:  # checked before flattening: (2, 3) and (3, 2) are not paired samples
             raise InputDataError("The 'heldout' callable of GuardedOptimizer must return paired losses of equal "
-                                 f"length. Got {cur_a.size} and {new_a.size} instead.")
+                                 f"length and shape. Got {cur_a.shape} and {new_a.shape} instead.")
+        cur_a, new_a = cur_a.ravel(), new_a.ravel()
         cfg = self.config
         verdict = safety_test(new_a - cur_a, 0.0, cfg.delta, bound=cfg.bound,  # type: ignore[arg-type]
                               low=cfg.low, high=cfg.high)

@@ -103,10 +103,16 @@ class WorkflowOptimizer:
 
     def propose(self) -> Proposal:
         """The proposer's proposal for the current context, not applied."""
-        return self.proposer.propose(self.context())
+        proposal = self.proposer.propose(self.context())
+        if not isinstance(proposal, Proposal) or not isinstance(proposal.updates, Mapping):
+            raise InvalidParameterError("proposer", "WorkflowOptimizer.propose",
+                                        "a Proposer whose propose() returns a Proposal", proposal)
+        return proposal
 
     def apply(self, proposal: Proposal) -> StepResult:
         """Apply a proposal: cast each value to its parameter's type; refuse unknown names and bad values."""
+        if not isinstance(proposal, Proposal) or not isinstance(proposal.updates, Mapping):
+            raise InvalidParameterError("proposal", "WorkflowOptimizer.apply", "a Proposal", proposal)
         by_name = {p.name: p for p in self.parameters}
         applied: dict[str, Any] = {}
         rejected: dict[str, str] = {}

@@ -114,7 +114,9 @@ def render_prompt(graph: TraceGraph, feedback: str, memory: list[tuple[dict[str,
     Sections: #Instruction, #Code, #Documentation, #Variables, #Constraints, #Inputs, #Others,
     #Outputs, #Feedback (and #Memory when ``memory`` is not empty), then the reply format.
     """
-    trainable = [n for n in graph.nodes if n.trainable]
+    # Only the graph's parameters may be changed (a suggestion for any other name is dropped), so only they
+    # are #Variables; another trainable node the output depends on is an input here.
+    trainable = list(graph.parameters)
     ops = list(graph.operations)
     op_ids = {n.uid for n in ops}
     inputs = list(graph.inputs)

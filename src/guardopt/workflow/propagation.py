@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from guardopt.core.errors import InvalidParameterError
+from guardopt.core.errors import InvalidParameterError, check_in_range
 from guardopt.workflow.graph import Node, is_number
 
 __all__ = ["GraphPropagator", "TraceGraph", "local_derivatives", "minimal_subgraph", "sensitivities"]
@@ -89,6 +89,9 @@ def minimal_subgraph(output: Node, feedback: str = "", parameters: Sequence[Node
     if parameters is None:
         params = [n for n in order if n.trainable]
     else:
+        if isinstance(parameters, (str, bytes, Node)) or not isinstance(parameters, Sequence):
+            raise InvalidParameterError("parameters", "minimal_subgraph", "None or a sequence of trainable Nodes",
+                                        parameters)
         params = list(parameters)
         for p in params:
             if not isinstance(p, Node) or not p.trainable:
@@ -124,9 +127,13 @@ class GraphPropagator:
 def local_derivatives(n: Node, eps: float = 1e-6) -> list[float]:
     """d(n)/d(input i) for each input of one recorded operation, by central finite differences.
 
-    The step is ``eps * max(1, |x_i|)``; at a kink (abs at 0, a clip bound) this gives the mean of the
-    one-sided slopes. Non-numeric inputs (code, strings) get NaN. Shape: one entry per ``n.parents``.
+    The step is ``eps * max(1, |x_i|)`` (``eps`` in (0, 0.1)); at a kink (abs at 0, a clip bound) this
+    gives the mean of the one-sided slopes. Non-numeric inputs (code, strings) get NaN. Shape: one
+    entry per ``n.parents``.
     """
+    if not isinstance(n, Node):
+        raise InvalidParameterError("n", "local_derivatives", "a Node", n)
+    eps = check_in_range(eps, "eps", "local_derivatives", 0.0, 0.1)
     if n.is_leaf or n.fn is None:
         return []
     values = [p.value for p in n.parents]
@@ -152,6 +159,9 @@ def sensitivities(graph: TraceGraph, eps: float = 1e-6) -> dict[str, float]:
     Returns ``{parameter name: derivative}``; NaN where a path passes through a non-numeric value or
     an operation whose derivative could not be computed.
     """
+    if not isinstance(graph, TraceGraph):
+        raise InvalidParameterError("graph", "sensitivities", "a TraceGraph (from minimal_subgraph)", graph)
+    check_in_range(eps, "eps", "sensitivities", 0.0, 0.1)
     adj: dict[int, float] = {graph.output.uid: 1.0}
     for n in reversed(graph.nodes):
         a = adj.get(n.uid, 0.0)

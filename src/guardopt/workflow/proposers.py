@@ -58,13 +58,15 @@ _NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _HIGH = re.compile(r"too\s+high\s+by\s+" + _NUMBER, re.IGNORECASE)
 _LOW = re.compile(r"too\s+low\s+by\s+" + _NUMBER, re.IGNORECASE)
 _EXACT = re.compile(r"\b(correct|exact|solved)\b", re.IGNORECASE)
+# "not correct", "isn't solved", "never exact", "not yet solved": a negated verdict states no error.
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever)\s+(?:\w+\s+)?(?:correct|exact|solved)\b", re.IGNORECASE)
 
 
 def parse_signed_error(feedback: Any) -> float | None:
     """The signed error ``output - target`` stated by a feedback text, or None.
 
-    "too high by 0.5" gives 0.5, "too low by 2" gives -2.0, "correct" gives 0.0; anything else
-    (including a non-finite number or a non-string) gives None.
+    "too high by 0.5" gives 0.5, "too low by 2" gives -2.0, "correct" gives 0.0 (a negated one,
+    "not correct", does not); anything else (including a non-finite number or a non-string) gives None.
 
     Example:
         >>> parse_signed_error("The output is too low by 1.5e-2.")
@@ -77,22 +79,29 @@ def parse_signed_error(feedback: Any) -> float | None:
         if m:
             d = float(m.group(1))
             return sign * d if math.isfinite(d) else None
-    return 0.0 if _EXACT.search(feedback) else None
+    return 0.0 if _EXACT.search(feedback) and not _NEGATED.search(feedback) else None
 
 
 def cast_like(value: Any, like: Any) -> Any:
     """``value`` converted to the type of ``like`` (float, int, bool, str), or raise ValueError.
 
-    This is how a proposal (an LLM reply is text) becomes a parameter value of the right type.
+    This is how a proposal (an LLM reply is text) becomes a parameter value of the right type. A bool
+    takes only a bool, ``"true"``/``"false"`` or the numbers 0 and 1; a number never takes a bool.
     """
-    if isinstance(like, bool):
+    if isinstance(like, (bool, np.bool_)):
         if isinstance(value, str):
             low = value.strip().lower()
             if low in ("true", "false"):
                 return low == "true"
             raise ValueError(f"{value!r} is not a bool")
-        return bool(value)
-    if isinstance(like, int) and not isinstance(like, bool):
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        if is_number(value) and float(value) in (0.0, 1.0):
+            return float(value) == 1.0
+        raise ValueError(f"{value!r} is not a bool")
+    if isinstance(value, (bool, np.bool_)) and (isinstance(like, (int, float)) or is_number(like)):
+        raise ValueError(f"{value!r} is a bool, not a number")
+    if isinstance(like, (int, np.integer)):
         f = float(value)
         if not math.isfinite(f) or f != round(f):
             raise ValueError(f"{value!r} is not an integer")
