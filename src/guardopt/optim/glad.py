@@ -66,6 +66,10 @@ def _params(params: Iterable[Any]) -> list[torch.Tensor]:
     return [p for p in out if p.requires_grad]
 
 
+def _used(params: list[torch.Tensor]) -> list[bool]:
+    return [p.grad is not None for p in params]
+
+
 def _grads(params: list[torch.Tensor]) -> list[torch.Tensor]:
     return [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
 
@@ -75,9 +79,10 @@ def _eval(closure: Callable[[], torch.Tensor], params: list[torch.Tensor]) -> tu
         p.grad = None
     with torch.enable_grad():
         loss = closure()
-    if not isinstance(loss, torch.Tensor):
-        raise InvalidParameterError("closure", "GLAD", "a function returning the loss tensor after backward()",
-                                    type(loss).__name__)
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise InvalidParameterError("closure", "GLAD", "a function returning the scalar loss tensor after backward()",
+                                    type(loss).__name__ if not isinstance(loss, torch.Tensor)
+                                    else f"a tensor of shape {tuple(loss.shape)}")
     return loss.detach(), _grads(params)
 
 
@@ -95,21 +100,33 @@ def glad_gradient(params: Iterable[torch.Tensor], closure: Callable[[], torch.Te
         direction and ``g̃ = g``. Raises `InputDataError` (without moving anything) when the loss or
         a gradient is not finite.
     """
-    ps = _params(params)
+    return _glad(_params(params), closure, config)[:2]
+
+
+def _glad(ps: list[torch.Tensor], closure: Callable[[], torch.Tensor], config: GLADConfig,
+          ) -> tuple[torch.Tensor, list[torch.Tensor], list[bool]]:
+    """`glad_gradient`, plus which parameters got a gradient at θ or θ + ε (the others are not in the loss)."""
+    if not isinstance(config, GLADConfig):
+        raise InvalidParameterError("config", "glad_gradient", "a GLADConfig", type(config).__name__)
+    if not callable(closure):
+        raise InvalidParameterError("closure", "glad_gradient", "a callable that returns the loss after backward()",
+                                    closure)
     loss, g = _eval(closure, ps)
+    used = _used(ps)
     if not torch.isfinite(loss) or not all(bool(torch.isfinite(x).all()) for x in g):
         raise InputDataError("GLAD: the loss or its gradient at the current parameters is not finite; "
                              "no step was taken")
     norm = (torch.sqrt(torch.stack([(x.double() ** 2).sum() for x in g]).sum()) if g
             else torch.zeros((), dtype=torch.float64))
     if float(norm) == 0.0 or config.gamma == 0.0:
-        return loss, g
+        return loss, g, used
     eps = [float(config.rho) * x / norm.to(x.dtype) for x in g]
     with torch.no_grad():
         for p, e in zip(ps, eps):
             p.add_(e)
     try:
         _, g_sam = _eval(closure, ps)
+        used = [u or v for u, v in zip(used, _used(ps))]
     finally:
         with torch.no_grad():
             for p, e in zip(ps, eps):
@@ -117,7 +134,7 @@ def glad_gradient(params: Iterable[torch.Tensor], closure: Callable[[], torch.Te
     if not all(bool(torch.isfinite(x).all()) for x in g_sam):
         raise InputDataError("GLAD: the gradient at the perturbed parameters is not finite; no step was taken")
     gamma = float(config.gamma)
-    return loss, [x + gamma * (xs - x) for x, xs in zip(g, g_sam)]
+    return loss, [x + gamma * (xs - x) for x, xs in zip(g, g_sam)], used
 
 
 class GLAD:
@@ -171,9 +188,11 @@ class GLAD:
             raise InvalidParameterError("closure", "GLAD.step", "a callable that returns the loss after backward()",
                                         closure)
         ps = _params(self.param_groups)
-        loss, grads = glad_gradient(ps, closure, self.config)
-        for p, gr in zip(ps, grads):
-            p.grad = gr
+        loss, grads, used = _glad(ps, closure, self.config)
+        for p, gr, u in zip(ps, grads, used):
+            # A parameter the loss does not reach keeps no gradient, so the base optimizer skips it as
+            # it would without GLAD (a zero gradient would still move it by weight decay or momentum).
+            p.grad = gr if u else None
         self.base_optimizer.step()
         return loss
 
@@ -183,5 +202,10 @@ class GLAD:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what `state_dict` returned."""
+        if not isinstance(state, dict) or not {"base", "rho", "gamma"} <= set(state):
+            raise InvalidParameterError("state", "GLAD.load_state_dict", "a dict with 'base', 'rho' and 'gamma' "
+                                        "(what state_dict returned)", state if not isinstance(state, dict)
+                                        else sorted(state))
+        config = GLADConfig(rho=state["rho"], gamma=state["gamma"])  # checked before anything is restored
         self.base_optimizer.load_state_dict(state["base"])
-        self.config = GLADConfig(rho=state["rho"], gamma=state["gamma"])
+        self.config = config

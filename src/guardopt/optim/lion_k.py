@@ -27,12 +27,20 @@ to the ball shrinks at least as fast as ``e^{−lr·λ·t}`` (phase 1), whatever
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_choice, check_in_range
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 
 __all__ = ["KERNELS", "LionK", "LionKConfig", "constraint_norm", "grad_k", "project_ball", "projected_gradient_descent"]
 
@@ -43,9 +51,19 @@ def _sign(c: np.ndarray) -> np.ndarray:
     return np.sign(c)
 
 
+def _unit(c: np.ndarray) -> np.ndarray:
+    """``c / ‖c‖₂`` for finite ``c ≠ 0``, also when ``‖c‖₂`` overflows (``c / inf`` would be 0) or
+    underflows (``c / 0`` would be infinite)."""
+    with np.errstate(over="ignore", under="ignore"):
+        norm = float(np.linalg.norm(c))
+    if math.isinf(norm) or norm == 0.0:
+        c = c / np.max(np.abs(c))
+        norm = float(np.linalg.norm(c))
+    return c / norm
+
+
 def _l2(c: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(c))
-    return np.zeros_like(c) if norm == 0.0 else c / norm
+    return np.zeros_like(c) if not np.any(c) else _unit(c)
 
 
 def _linf(c: np.ndarray) -> np.ndarray:
@@ -69,13 +87,15 @@ _GRAD_K: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def grad_k(kernel: str, c: np.ndarray) -> np.ndarray:
     """``∇K(c)`` for a named kernel; same shape as ``c``."""
     check_choice(kernel, "kernel", "grad_k", KERNELS)
-    return _GRAD_K[kernel](np.asarray(c, dtype=float))
+    return _GRAD_K[kernel](as_float_array(c, "c", "grad_k"))
 
 
 def constraint_norm(kernel: str, x: np.ndarray) -> float:
     """The norm dual to K, in which Lion-K's constraint ``‖x‖ ≤ 1/λ`` holds (ℓ∞ for ℓ1, …)."""
     check_choice(kernel, "kernel", "constraint_norm", ("l1", "l2", "linf"))
-    x = np.asarray(x, dtype=float).reshape(-1)
+    x = as_float_array(x, "x", "constraint_norm").reshape(-1)
+    if np.isnan(x).any():  # a NaN norm compares False with any radius: a violation check would pass
+        raise InputDataError(f"The 'x' argument of constraint_norm must not contain NaN. Got {x!r} instead.")
     if kernel == "l1":
         return float(np.max(np.abs(x))) if x.size else 0.0
     if kernel == "l2":
@@ -86,11 +106,14 @@ def constraint_norm(kernel: str, x: np.ndarray) -> float:
 def project_ball(kernel: str, x: np.ndarray, radius: float) -> np.ndarray:
     """Euclidean projection onto ``{‖y‖ ≤ radius}`` in K's dual norm (ℓ∞ box or ℓ2 ball)."""
     check_choice(kernel, "kernel", "project_ball", ("l1", "l2"))
-    x = np.asarray(x, dtype=float)
+    x = as_float_array(x, "x", "project_ball", finite=True)
+    # A negative radius would clip to an inverted box or flip the point through the origin.
+    radius = check_in_range(radius, "radius", "project_ball", 0.0, math.inf, low_open=False, high_open=False)
     if kernel == "l1":
         return np.clip(x, -radius, radius)
-    norm = float(np.linalg.norm(x))
-    return x if norm <= radius else x * (radius / norm)
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(x))
+    return x if norm <= radius else _unit(x) * radius
 
 
 @dataclass(frozen=True)
@@ -135,19 +158,38 @@ class LionK:
     """
 
     def __init__(self, x0: np.ndarray, config: LionKConfig | None = None) -> None:
-        self.config = config or LionKConfig()
-        self.x = np.array(x0, dtype=float)
+        self.config = config if config is not None else LionKConfig()
+        if not isinstance(self.config, LionKConfig):
+            raise InvalidParameterError("config", "LionK", "a LionKConfig", type(config).__name__)
+        self.x = np.array(as_float_array(x0, "x0", "LionK", finite=True))
         self.m = np.zeros_like(self.x)
         self.t = 0
 
     def step(self, grad: np.ndarray) -> np.ndarray:
-        """Apply one update with gradient ``grad`` (same shape as ``x``); return the new ``x``."""
-        g = np.asarray(grad, dtype=float)
+        """Apply one update with gradient ``grad`` (same shape as ``x``); return the new ``x``.
+
+        Raises `InputDataError`, leaving ``x`` and the momentum unchanged, on a gradient of another
+        shape or with NaN or infinite entries (they would poison the momentum for good).
+        """
+        g = as_float_array(grad, "grad", "LionK.step")
         if g.shape != self.x.shape:
             raise InputDataError(f"grad must have shape {self.x.shape}; got {g.shape}.")
+        if not np.isfinite(g).all():
+            raise InputDataError("The 'grad' argument of LionK.step must be finite (no NaN or infinity); "
+                                 "no step was taken.")
         c = self.config
         blend = c.beta1 * self.m + (1.0 - c.beta1) * g
-        direction = c.kernel(blend) if callable(c.kernel) else grad_k(c.kernel, blend)
+        if callable(c.kernel):
+            try:
+                direction = np.asarray(c.kernel(blend), dtype=float)
+            except (TypeError, ValueError) as exc:
+                raise InputDataError(f"The 'kernel' callable of LionKConfig failed or returned no real array: "
+                                     f"{type(exc).__name__}: {exc}") from exc
+            if direction.shape != self.x.shape or not np.isfinite(direction).all():  # x would change shape
+                raise InputDataError(f"The 'kernel' callable of LionKConfig must return a finite array of shape "
+                                     f"{self.x.shape}. Got shape {direction.shape} (or non-finite values) instead.")
+        else:
+            direction = grad_k(c.kernel, blend)
         self.x = self.x - c.lr * (direction + c.weight_decay * self.x)
         self.m = c.beta2 * self.m + (1.0 - c.beta2) * g
         self.t += 1
@@ -169,7 +211,14 @@ def projected_gradient_descent(grad: Callable[[np.ndarray], np.ndarray], x0: np.
     Returns:
         The final iterate.
     """
-    x = project_ball(kernel, np.asarray(x0, dtype=float), radius)
-    for _ in range(int(steps)):
-        x = project_ball(kernel, x - lr * grad(x), radius)
+    owner = "projected_gradient_descent"
+    steps = check_int(steps, "steps", owner, 0)  # int() would truncate 2.7 and take True or -3
+    lr = check_in_range(lr, "lr", owner, 0.0)
+    x = project_ball(kernel, as_float_array(x0, "x0", owner, finite=True), radius)
+    for _ in range(steps):
+        step = x - lr * np.asarray(grad(x), dtype=float)
+        if step.shape != x.shape or not np.isfinite(step).all():
+            raise InputDataError(f"The 'grad' argument of {owner} returned a gradient of shape {step.shape} or a "
+                                 "non-finite one (or the run diverged); lower lr or check grad.")
+        x = project_ball(kernel, step, radius)
     return x

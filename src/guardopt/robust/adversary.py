@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from guardopt.core.errors import InputDataError, as_float_array
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
 from guardopt.robust.config import AdversaryConfig
 from guardopt.robust.problem import project_budgeted_box, sample_budgeted_box
 from guardopt.robust.set_encoder import SetEncoder
@@ -51,13 +51,18 @@ def pga_worst_case(net: SetEncoder, features: np.ndarray, x: np.ndarray, budget:
     Returns:
         The best projected scenario seen over all restarts and steps, and its prediction.
     """
-    cfg = config or AdversaryConfig()
     owner = "pga_worst_case"
+    cfg = config if config is not None else AdversaryConfig()
+    if not isinstance(cfg, AdversaryConfig):
+        raise InvalidParameterError("config", owner, "an AdversaryConfig", type(config).__name__)
+    if not isinstance(net, SetEncoder):
+        raise InvalidParameterError("net", owner, "a SetEncoder", type(net).__name__)
     feats = as_float_array(features, "features", owner, finite=True)
     xv = as_float_array(x, "x", owner, finite=True)
-    if xv.ndim != 1 or feats.ndim != 2 or feats.shape[0] != xv.size:
-        raise InputDataError(f"The 'x' and 'features' arguments of {owner} must have shapes (n,) and (n, F). "
-                             f"Got {xv.shape} and {feats.shape} instead.")
+    if xv.ndim != 1 or feats.ndim != 2 or feats.shape[0] != xv.size or feats.shape[1] != net.feature_dim:
+        raise InputDataError(f"The 'x' and 'features' arguments of {owner} must have shapes (n,) and "
+                             f"(n, {net.feature_dim}) (the network's feature width). Got {xv.shape} and "
+                             f"{feats.shape} instead.")
     gen = rng if rng is not None else np.random.default_rng(0)
     n, r = xv.size, cfg.restarts
     dtype = next(net.parameters()).dtype
@@ -84,4 +89,6 @@ def pga_worst_case(net: SetEncoder, features: np.ndarray, x: np.ndarray, budget:
         with torch.no_grad():
             xi.copy_(_project_torch(xi, budget))
     j = int(torch.argmax(best_val))
+    if not bool(torch.isfinite(best_val[j])):  # a NaN network: no scenario was ever scored
+        raise InputDataError(f"The 'net' argument of {owner} predicted no finite value for any scenario.")
     return AdversaryResult(best_xi[j].numpy().copy(), float(best_val[j]))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InvalidParameterError, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_int
 from guardopt.robust.problem import EnumerableProblem, check_problem, sample_budgeted_box
 
 __all__ = ["BaselineSolution", "nominal_solution", "scenario_solution"]
@@ -39,10 +39,25 @@ def _check(problem: EnumerableProblem, owner: str) -> int:
     return n
 
 
+def _values(problem: EnumerableProblem, xis: np.ndarray, rows: int, owner: str) -> np.ndarray:
+    """``first_stage_values(xis)`` as a finite ``(s, 2^n)`` array, or `InputDataError` (``argmin`` would
+    pick a NaN entry and return its decision as the optimum)."""
+    try:
+        values = np.asarray(problem.first_stage_values(xis), dtype=float)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputDataError(f"The 'problem' argument of {owner} returned first-stage values that are not "
+                             f"real numbers: {exc}") from exc
+    if values.ndim != 2 or values.shape[0] != rows or values.shape[1] == 0 \
+            or not np.isfinite(values).all():
+        raise InputDataError(f"The 'problem' argument of {owner} must return finite first-stage values of shape "
+                             f"({rows}, 2^n). Got shape {values.shape}, or non-finite values, instead.")
+    return values
+
+
 def nominal_solution(problem: EnumerableProblem) -> BaselineSolution:
     """The best decision when ``ξ = 0`` is certain."""
     n = _check(problem, "nominal_solution")
-    values = np.asarray(problem.first_stage_values(np.zeros(n)), dtype=float)[0]
+    values = _values(problem, np.zeros(n), 1, "nominal_solution")[0]
     j = int(np.argmin(values))
     return BaselineSolution(np.asarray(problem.first_stage_decisions())[j].copy(), float(values[j]))
 
@@ -54,6 +69,6 @@ def scenario_solution(problem: EnumerableProblem, n_scenarios: int, rng: np.rand
     if not isinstance(rng, np.random.Generator):
         raise InvalidParameterError("rng", "scenario_solution", "a numpy.random.Generator", type(rng).__name__)
     xis = np.vstack([np.zeros((1, n)), sample_budgeted_box(n, float(problem.budget), n_scenarios, rng)])
-    worst = np.asarray(problem.first_stage_values(xis), dtype=float).max(axis=0)
+    worst = _values(problem, xis, xis.shape[0], "scenario_solution").max(axis=0)
     j = int(np.argmin(worst))
     return BaselineSolution(np.asarray(problem.first_stage_decisions())[j].copy(), float(worst[j]))

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InvalidParameterError
+from guardopt.core.errors import InvalidParameterError, check_int
 from guardopt.robust.adversary import pga_worst_case
 from guardopt.robust.config import MLCCGConfig
 from guardopt.robust.milp_encoding import predict, solve_master
@@ -74,7 +74,7 @@ def ml_ccg(problem: TwoStageProblem, model: TrainedValueNetwork | SetEncoder, co
         problem: A `TwoStageProblem` (binary first stage, budgeted-box Ξ).
         model: The trained value network (or a bare `SetEncoder`).
         config: Iteration cap, tolerances, adversary.
-        seed: Seeds the adversary's random starts.
+        seed: Seeds the adversary's random starts (a non-negative integer).
     """
     cfg = config or MLCCGConfig()
     if not isinstance(cfg, MLCCGConfig):
@@ -85,8 +85,7 @@ def ml_ccg(problem: TwoStageProblem, model: TrainedValueNetwork | SetEncoder, co
         net = model
     else:
         raise InvalidParameterError("model", "ml_ccg", "a TrainedValueNetwork or SetEncoder", type(model).__name__)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidParameterError("seed", "ml_ccg", "an integer", seed)
+    seed = check_int(seed, "seed", "ml_ccg", 0)  # numpy's SeedSequence refuses negative seeds
     n, cost, feats, budget, scale = check_problem(problem, "ml_ccg")
     if feats.shape[1] != net.feature_dim:
         raise InvalidParameterError("problem.features", "ml_ccg", f"{net.feature_dim} features per item (the "

@@ -57,6 +57,8 @@ def make_value_dataset(problems: Sequence[TwoStageProblem], n_first_stage: int, 
     n_scenarios = check_int(n_scenarios, "n_scenarios", owner, 1)
     if not isinstance(problems, Sequence) or len(problems) == 0:
         raise InvalidParameterError("problems", owner, "a non-empty sequence of problems", problems)
+    if not (seed is None or isinstance(seed, np.random.Generator)):
+        seed = check_int(seed, "seed", owner, 0)  # numpy would raise its own ValueError or TypeError
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     checked = [check_problem(p, owner) for p in problems]
     n_max = max(c[0] for c in checked)
@@ -77,7 +79,11 @@ def make_value_dataset(problems: Sequence[TwoStageProblem], n_first_stage: int, 
         x = (rng.uniform(0.0, 1.0, size=(n_first_stage, n)) >= p).astype(float)
         x = np.repeat(x, n_scenarios, axis=0)
         xi = sample_budgeted_box(n, budget, m, rng)
-        q = np.asarray(prob.second_stage_value(x, xi), dtype=float)
+        try:
+            q = np.asarray(prob.second_stage_value(x, xi), dtype=float)
+        except (TypeError, ValueError, OverflowError) as exc:  # strings, None, ragged lists
+            raise InputDataError(f"{owner}: problem {k} returned second-stage values that are not real "
+                                 f"numbers: {exc}") from exc
         if q.shape != (m,) or not np.all(np.isfinite(q)):
             raise InputDataError(f"{owner}: problem {k} returned second-stage values of shape {q.shape} "
                                  "or non-finite ones.")

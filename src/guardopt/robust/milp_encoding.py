@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range
 
 __all__ = [
     "Layer",
@@ -75,10 +75,13 @@ class NetworkWeights:
     def __post_init__(self) -> None:
         for name in ("x_embed", "x_post", "xi_embed", "xi_post", "value"):
             layers = getattr(self, name)
-            if not layers:
+            if not isinstance(layers, (tuple, list)) or not layers:
                 raise InvalidParameterError(name, "NetworkWeights", "a non-empty tuple of (W, b) layers", layers)
             clean = []
-            for w, b in layers:
+            for layer in layers:
+                if not isinstance(layer, (tuple, list)) or len(layer) != 2:
+                    raise InvalidParameterError(name, "NetworkWeights", "a tuple of (W, b) layers", layer)
+                w, b = layer
                 w = as_float_array(w, name, "NetworkWeights", finite=True)
                 b = as_float_array(b, name, "NetworkWeights", finite=True)
                 if w.ndim != 2 or b.shape != (w.shape[0],):
@@ -89,6 +92,13 @@ class NetworkWeights:
                 if w1.shape[1] != w0.shape[0]:
                     raise InputDataError(f"The {name!r} argument of NetworkWeights has mismatched layer widths.")
             object.__setattr__(self, name, tuple(clean))
+        # Across the parts: both per-item networks read [value_i, features_i] of one width, and each
+        # post-aggregation network reads its per-item network's output (predict would fail in numpy).
+        if self.xi_embed[0][0].shape[1] != self.x_embed[0][0].shape[1]:
+            raise InputDataError("The 'xi_embed' argument of NetworkWeights must read as many inputs as 'x_embed'.")
+        for embed, post in (("x_embed", "x_post"), ("xi_embed", "xi_post")):
+            if getattr(self, post)[0][0].shape[1] != getattr(self, embed)[-1][0].shape[0]:
+                raise InputDataError(f"The {post!r} argument of NetworkWeights must read the output of {embed!r}.")
         if self.value[-1][0].shape[0] != 1:
             raise InputDataError("The 'value' argument of NetworkWeights must end in one output.")
         if self.value[0][0].shape[1] != self.x_post[-1][0].shape[0] + self.xi_post[-1][0].shape[0]:
@@ -116,11 +126,34 @@ def embedding(embed: Sequence[Layer], post: Sequence[Layer], values: np.ndarray,
     return mlp_forward(post, item_embeddings(embed, values, features).mean(axis=-2), relu_last=False)
 
 
+def _check_network_input(weights: object, features: np.ndarray, owner: str) -> None:
+    """`weights` is a `NetworkWeights` whose per-item networks read ``[value_i, features_i]``."""
+    if not isinstance(weights, NetworkWeights):
+        raise InvalidParameterError("weights", owner, "a NetworkWeights", type(weights).__name__)
+    width = weights.x_embed[0][0].shape[1] - 1
+    if features.ndim != 2 or features.shape[1] != width:
+        raise InputDataError(f"The 'features' argument of {owner} must have shape (n, {width}) (the network's "
+                             f"feature width). Got {features.shape} instead.")
+
+
 def predict(weights: NetworkWeights, x: np.ndarray, xi: np.ndarray, features: np.ndarray) -> np.ndarray:
     """The network's normalized prediction ``NN(x, ξ)``; ``x, ξ`` of shape ``(..., n)`` → ``(...)``."""
-    ex = embedding(weights.x_embed, weights.x_post, x, features)
-    exi = embedding(weights.xi_embed, weights.xi_post, xi, features)
-    ex, exi = np.broadcast_arrays(ex, exi)
+    owner = "predict"
+    feats = as_float_array(features, "features", owner, finite=True)
+    _check_network_input(weights, feats, owner)
+    xv = as_float_array(x, "x", owner, finite=True)
+    xiv = as_float_array(xi, "xi", owner, finite=True)
+    n = feats.shape[0]
+    for name, v in (("x", xv), ("xi", xiv)):
+        if v.ndim < 1 or v.shape[-1] != n:
+            raise InputDataError(f"The {name!r} argument of {owner} must have shape (..., {n}). Got {v.shape} instead.")
+    ex = embedding(weights.x_embed, weights.x_post, xv, feats)
+    exi = embedding(weights.xi_embed, weights.xi_post, xiv, feats)
+    try:
+        ex, exi = np.broadcast_arrays(ex, exi)
+    except ValueError as exc:
+        raise InputDataError(f"The 'x' and 'xi' arguments of {owner} must broadcast. Got {xv.shape} and "
+                             f"{xiv.shape} instead.") from exc
     return mlp_forward(weights.value, np.concatenate([ex, exi], axis=-1), relu_last=False)[..., 0]
 
 
@@ -253,8 +286,11 @@ def solve_master(weights: NetworkWeights, features: np.ndarray, first_stage_cost
     if scen.ndim != 2 or scen.shape[1] != n or scen.shape[0] < 1:
         raise InputDataError(f"The 'scenarios' argument of {owner} must have shape (k, {n}) with k >= 1. "
                              f"Got {scen.shape} instead.")
-    if not (isinstance(scale, (int, float, np.floating)) and math.isfinite(scale) and scale > 0):
-        raise InvalidParameterError("scale", owner, "a finite positive number", scale)
+    _check_network_input(weights, feats, owner)
+    scale = check_in_range(scale, "scale", owner, 0.0)
+    # HiGHS ignores an out-of-range gap or time limit with a warning and would report "Optimal".
+    mip_gap = check_in_range(mip_gap, "mip_gap", owner, 0.0, 1.0, low_open=False, high_open=False)
+    time_limit = check_in_range(time_limit, "time_limit", owner, 0.0, math.inf, high_open=False)
     t0 = time.perf_counter()
     b = _Builder()
     stats = {"relu_binaries": 0}
@@ -297,9 +333,12 @@ def solve_master(weights: NetworkWeights, features: np.ndarray, first_stage_cost
                constraints=LinearConstraint(a, np.array(lo_rows), np.array(hi_rows)),
                options={"mip_rel_gap": float(mip_gap), "time_limit": float(time_limit), "presolve": True})
     if res.x is None:
+        if res.status == 1:  # scipy's milp: iteration or time limit reached before any feasible point
+            raise InputDataError(f"{owner}: HiGHS found no solution within the 'time_limit' of {float(time_limit):g} s "
+                                 f"({res.message}); raise it.")
         raise InputDataError(f"{owner}: HiGHS found no solution ({res.message}).")
     v = res.x
-    x = np.round(v[xs]).astype(float)
+    x = np.round(v[xs]).astype(float) + 0.0  # + 0.0: no -0. entries
     predicted = np.array([scale * float(o.const[0] + sum(col[0] * v[j] for j, col in o.coef.items())) for o in outs])
     gap = float(getattr(res, "mip_gap", math.nan))
     return MasterSolution(x=x, theta=float(v[theta]), objective=float(res.fun), predicted=predicted,

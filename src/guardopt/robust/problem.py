@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
 
 __all__ = [
     "EnumerableProblem",
@@ -67,7 +67,8 @@ class EnumerableProblem(TwoStageProblem, Protocol):
         ...
 
     def first_stage_values(self, xi: Any) -> np.ndarray:
-        """Total cost of every decision at each scenario: shape ``(s, 2^n)``."""
+        """Total cost of every decision at each scenario: shape ``(s, 2^n)``, finite (the baselines refuse
+        NaN and infinite costs)."""
         ...
 
 
@@ -86,12 +87,10 @@ def check_problem(problem: Any, owner: str) -> tuple[int, np.ndarray, np.ndarray
     if feats.ndim != 2 or feats.shape[0] != n:
         raise InputDataError(f"The 'problem.features' argument of {owner} must have shape ({n}, F). "
                              f"Got {feats.shape} instead.")
-    budget = float(problem.budget)
-    scale = float(problem.value_scale)
-    if not math.isfinite(budget) or budget < 0:
-        raise InvalidParameterError("problem.budget", owner, "a finite non-negative number", budget)
-    if not math.isfinite(scale) or scale <= 0:
-        raise InvalidParameterError("problem.value_scale", owner, "a finite positive number", scale)
+    # check_in_range refuses strings, None, booleans and NaN with the library's error (float() would
+    # raise its own TypeError or ValueError, and take True for 1.0).
+    budget = check_in_range(problem.budget, "problem.budget", owner, 0.0, low_open=False)
+    scale = check_in_range(problem.value_scale, "problem.value_scale", owner, 0.0)
     return n, cost, feats, budget, scale
 
 
@@ -110,8 +109,8 @@ def project_budgeted_box(xi: Any, budget: float) -> np.ndarray:
     """
     owner = "project_budgeted_box"
     v = as_float_array(xi, "xi", owner, finite=True)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.floating)) or not math.isfinite(budget) \
-            or budget < 0:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(budget) or budget < 0:
         raise InvalidParameterError("budget", owner, "a finite non-negative number", budget)
     if v.ndim not in (1, 2) or v.shape[-1] == 0:
         raise InputDataError(f"The 'xi' argument of {owner} must have shape (n,) or (m, n) with n >= 1. "
@@ -144,8 +143,8 @@ def sample_budgeted_box(n: int, budget: float, size: int, rng: np.random.Generat
     owner = "sample_budgeted_box"
     n = check_int(n, "n", owner, 1)
     size = check_int(size, "size", owner, 0)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.floating)) or not math.isfinite(budget) \
-            or budget < 0:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(budget) or budget < 0:
         raise InvalidParameterError("budget", owner, "a finite non-negative number", budget)
     if not isinstance(rng, np.random.Generator):
         raise InvalidParameterError("rng", owner, "a numpy.random.Generator", type(rng).__name__)

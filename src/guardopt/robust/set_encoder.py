@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, InvalidParameterError
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 from guardopt.robust.config import SetEncoderConfig
 from guardopt.robust.data import ValueDataset
 from guardopt.robust.milp_encoding import Layer, NetworkWeights
@@ -50,9 +50,10 @@ class SetEncoder(nn.Module):
 
     def __init__(self, feature_dim: int, config: SetEncoderConfig | None = None) -> None:
         super().__init__()
-        cfg = config or SetEncoderConfig()
-        if isinstance(feature_dim, bool) or not isinstance(feature_dim, int) or feature_dim < 0:
-            raise InvalidParameterError("feature_dim", "SetEncoder", "a non-negative integer", feature_dim)
+        cfg = config if config is not None else SetEncoderConfig()
+        if not isinstance(cfg, SetEncoderConfig):
+            raise InvalidParameterError("config", "SetEncoder", "a SetEncoderConfig", type(config).__name__)
+        feature_dim = check_int(feature_dim, "feature_dim", "SetEncoder", 0)
         self.config = cfg
         self.feature_dim = feature_dim
         embed = [1 + feature_dim, *cfg.embed]
@@ -115,20 +116,27 @@ def train_value_network(data: ValueDataset, config: SetEncoderConfig | None = No
                         val_fraction: float = 0.1) -> TrainedValueNetwork:
     """Fit a `SetEncoder` to ``data`` by Adam on the mean squared error.
 
-    The validation split holds out whole problems (``val_fraction`` of them, at least one when
-    there are two or more), so ``val_mse`` measures generalization to new instances. ``epochs = 0``
+    The validation split holds out whole problems (``val_fraction ∈ [0, 1)`` of them, at least one
+    and never all when there are two or more), so ``val_mse`` measures generalization to new
+    instances. ``epochs = 0``
     returns the untrained (randomly initialized) network, the negative control of the reproduction.
     Seeds torch's generator locally (``torch.Generator``) and never the global one.
     """
     import time
 
-    cfg = config or SetEncoderConfig()
+    owner = "train_value_network"
+    cfg = config if config is not None else SetEncoderConfig()
+    if not isinstance(cfg, SetEncoderConfig):
+        raise InvalidParameterError("config", owner, "a SetEncoderConfig", type(config).__name__)
     if not isinstance(data, ValueDataset) or len(data) == 0:
-        raise InvalidParameterError("data", "train_value_network", "a non-empty ValueDataset", type(data).__name__)
+        raise InvalidParameterError("data", owner, "a non-empty ValueDataset", type(data).__name__)
     if not np.all(np.isfinite(data.target)):
         raise InputDataError("The 'data' argument of train_value_network has non-finite targets.")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InvalidParameterError("seed", "train_value_network", "an integer", seed)
+    for name in ("x", "xi", "features", "mask"):  # NaN inputs train a NaN network
+        if not np.all(np.isfinite(getattr(data, name))):
+            raise InputDataError(f"The 'data' argument of train_value_network has non-finite {name!r}.")
+    seed = check_int(seed, "seed", owner, -(2**63), 2**64 - 1)  # the range torch's manual_seed takes
+    val_fraction = check_in_range(val_fraction, "val_fraction", owner, 0.0, 1.0, low_open=False)
     t0 = time.perf_counter()
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -136,7 +144,8 @@ def train_value_network(data: ValueDataset, config: SetEncoderConfig | None = No
         net = SetEncoder(int(data.features.shape[-1]), cfg)
     n_problems = int(data.problem.max()) + 1
     perm = torch.randperm(n_problems, generator=gen).numpy()
-    n_val = max(1, round(val_fraction * n_problems)) if n_problems >= 2 else 0
+    # At least one problem on each side when there are two or more (else training would see no data).
+    n_val = min(max(1, round(val_fraction * n_problems)), n_problems - 1) if n_problems >= 2 else 0
     val_set = set(perm[:n_val].tolist())
     is_val = np.array([p in val_set for p in data.problem])
     arrays = (data.x, data.xi, data.features, data.mask, data.target)
