@@ -86,6 +86,14 @@ class OfflineLearner:
             tensors["next_observations"] = self._norm_t(tensors["next_observations"])
             tensors.update({k: torch.as_tensor(v, dtype=torch.float32) for k, v in data.items()
                             if k not in tensors and np.asarray(v).dtype.kind in "biuf"})
+            # Finite float64 data can still overflow float32 (|x| > 3.4e38) or its normalizers: training
+            # on it would log NaN losses and return a "fitted" learner whose actions are NaN.
+            for k in _TENSOR_KEYS:
+                if not bool(torch.isfinite(tensors[k]).all()) or not (np.isfinite(self._mean).all()
+                                                                     and np.isfinite(self._std).all()):
+                    raise InputDataError(f"The 'dataset[{k!r}]' argument of {type(self).__name__}.fit must hold "
+                                         "values that stay finite in float32 after normalization (|x| below about "
+                                         "1e38). Got values too large instead.")
             self._data = data
             self._build(data)
             n = tensors["rewards"].shape[0]
@@ -123,8 +131,12 @@ class OfflineLearner:
                                  f"Got shape {x.shape} instead.")
         seed = 0 if seed is None else check_int(seed, "seed", owner, low=0)
         gen = torch.Generator().manual_seed(seed)
+        xt = self._norm_t(torch.as_tensor(x, dtype=torch.float32))
+        if not bool(torch.isfinite(xt).all()):
+            raise InputDataError(f"The 'obs' argument of {owner} must stay finite in float32 after normalization "
+                                 "(|x| below about 1e38). Got values too large instead.")
         with torch.no_grad():
-            a = self._act(self._norm_t(torch.as_tensor(x, dtype=torch.float32)), gen).numpy().astype(float)
+            a = self._act(xt, gen).numpy().astype(float)
         return a[0] if single else a
 
     def save(self, path: str | Path) -> Path:
@@ -139,10 +151,12 @@ class OfflineLearner:
     @classmethod
     def load(cls, path: str | Path) -> OfflineLearner:
         """Rebuild a learner saved by `save`."""
+        if not Path(path).is_file():
+            raise InvalidParameterError("path", f"{cls.__name__}.load", "an existing file saved by save", str(path))
         state = torch.load(Path(path), weights_only=False)
-        if state.get("learner") != cls.__name__:
+        if not isinstance(state, dict) or state.get("learner") != cls.__name__:
             raise InvalidParameterError("path", f"{cls.__name__}.load", f"a file saved by {cls.__name__}",
-                                        state.get("learner"))
+                                        state.get("learner") if isinstance(state, dict) else type(state).__name__)
         cfg = state["config"]
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
         self = cls(cls.config_cls(**cfg))

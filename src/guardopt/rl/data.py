@@ -40,6 +40,8 @@ def validate_dataset(data: Any, owner: str = "validate_dataset") -> dict[str, np
 
     Raises `InputDataError` naming the key that is missing, mis-shaped or not finite. A dataset
     with no transitions is refused. If the last row ends no episode, it is marked as a timeout.
+    Extra numeric keys with one entry per row are kept as they are, without the finiteness check
+    (a learner that uses one, such as FISOR's ``h``, checks it itself); other extra keys are dropped.
     """
     if not isinstance(data, dict):
         raise InputDataError(f"The 'dataset' argument of {owner} must be a dict of arrays in the D4RL/DSRL "
@@ -104,6 +106,7 @@ def load_dataset(path: str | Path) -> dict[str, np.ndarray]:
 
 def episode_slices(data: dict[str, np.ndarray]) -> list[slice]:
     """Row ranges of the episodes (consecutive rows up to each ``terminals | timeouts``)."""
+    _require(data, ("rewards", "terminals", "timeouts"), "episode_slices")
     ends = np.flatnonzero(np.asarray(data["terminals"], bool) | np.asarray(data["timeouts"], bool))
     n = len(data["rewards"])
     if ends.size == 0 or ends[-1] != n - 1:
@@ -114,6 +117,7 @@ def episode_slices(data: dict[str, np.ndarray]) -> list[slice]:
 
 def episode_sums(data: dict[str, np.ndarray], key: str) -> np.ndarray:
     """Per-episode sums of ``data[key]`` (e.g. returns for ``"rewards"``, episode costs for ``"costs"``)."""
+    _require(data, (key,), "episode_sums")
     v = np.asarray(data[key], dtype=float)
     return np.array([v[s].sum() for s in episode_slices(data)])
 
@@ -138,3 +142,12 @@ def normalized_cost(costs: Any, cost_limit: float) -> np.ndarray:
     kappa = check_in_range(cost_limit, "cost_limit", "normalized_cost", 0.0, low_open=False)
     eps = 1.0 if kappa == 0 else 0.0
     return (as_float_array(costs, "costs", "normalized_cost") + eps) / (kappa + eps)
+
+
+def _require(data: Any, keys: tuple[str, ...], owner: str) -> None:
+    if not isinstance(data, dict):
+        raise InputDataError(f"The 'data' argument of {owner} must be a dict of arrays in the D4RL/DSRL layout. "
+                             f"Got {type(data).__name__} instead.")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise InputDataError(f"The 'data' argument of {owner} must have the keys {list(keys)}. Missing {missing}.")

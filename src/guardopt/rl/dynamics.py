@@ -190,8 +190,14 @@ class GaussianEnsemble:
         hold, train = perm[:n_hold], perm[n_hold:]
         self._in_mean, self._in_std = x[train].mean(0), x[train].std(0) + 1e-6
         self._out_mean, self._out_std = y[train].mean(0), y[train].std(0) + 1e-6
-        xt = torch.as_tensor((x - self._in_mean) / self._in_std, dtype=torch.float32)
-        yt = torch.as_tensor((y - self._out_mean) / self._out_std, dtype=torch.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            xt = torch.as_tensor((x - self._in_mean) / self._in_std, dtype=torch.float32)
+            yt = torch.as_tensor((y - self._out_mean) / self._out_std, dtype=torch.float32)
+        norms = (self._in_mean, self._in_std, self._out_mean, self._out_std)
+        if not all(np.isfinite(v).all() for v in norms) or not bool(torch.isfinite(xt).all() and
+                                                                     torch.isfinite(yt).all()):
+            raise InputDataError(f"The 'dataset' argument of {owner} must hold values whose means and standard "
+                                 "deviations are finite (|x| well below 1e308). Got values too large instead.")
         cfg = self.config
         k = cfg.members
         with torch.random.fork_rng(devices=[]):
@@ -287,6 +293,8 @@ class GaussianEnsemble:
         """
         if not isinstance(rng, np.random.Generator):
             raise InvalidParameterError("rng", "GaussianEnsemble.step", "a numpy Generator", rng)
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise InvalidParameterError("deterministic", "GaussianEnsemble.step", "True or False", deterministic)
         pred = self.predict(obs, act)
         b = pred.reward_mean.shape[1]
         member = np.asarray(self.elites)[rng.integers(0, len(self.elites), b)]
@@ -332,7 +340,12 @@ class GaussianEnsemble:
     @classmethod
     def load(cls, path: str | Path) -> GaussianEnsemble:
         """Rebuild an ensemble saved by `save`."""
+        if not Path(path).is_file():
+            raise InvalidParameterError("path", "GaussianEnsemble.load", "an existing file saved by save", str(path))
         state = torch.load(Path(path), weights_only=False)
+        if not isinstance(state, dict) or not {"config", "weights", "norm", "elites"} <= set(state):
+            raise InvalidParameterError("path", "GaussianEnsemble.load", "a file saved by GaussianEnsemble.save",
+                                        str(path))
         self = cls(DynamicsConfig(**state["config"]))
         self.obs_dim, self.act_dim = int(state["obs_dim"]), int(state["act_dim"])
         self._in_mean, self._in_std, self._out_mean, self._out_std = (np.asarray(v) for v in state["norm"])

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from guardopt.core.errors import check_int
+from guardopt.core.errors import InvalidParameterError, check_int
 from guardopt.rl.data import normalized_cost, normalized_reward
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -49,6 +49,19 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray] | Any, env_factory: Call
         cost_limit: κ of the normalization.
     """
     episodes = check_int(episodes, "episodes", "evaluate", low=1, high=100_000)
+    seed = check_int(seed, "seed", "evaluate", low=0)
+    if not callable(getattr(policy, "act", None)) and not callable(policy):
+        raise InvalidParameterError("policy", "evaluate", "a learner with act(obs) or a callable obs -> actions",
+                                    policy)
+    if not callable(env_factory):
+        raise InvalidParameterError("env_factory", "evaluate", "a callable num_envs -> env", env_factory)
+    # Check the normalizers before running any episode (they would otherwise fail only at the end).
+    try:
+        r_min, r_max = reward_range
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError("reward_range", "evaluate", "a pair (R_min, R_max)", reward_range) from exc
+    normalized_reward(np.zeros(1), r_min, r_max)
+    normalized_cost(np.zeros(1), cost_limit)
     learner = hasattr(policy, "act")
     env = env_factory(episodes)
     obs, _ = env.reset(seed=seed)
@@ -64,4 +77,4 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray] | Any, env_factory: Call
         cost += np.where(done, 0.0, info["cost"])
         done |= term | trunc
         step += 1
-    return EvaluationResult(ret, cost, normalized_reward(ret, *reward_range), normalized_cost(cost, cost_limit))
+    return EvaluationResult(ret, cost, normalized_reward(ret, r_min, r_max), normalized_cost(cost, cost_limit))

@@ -42,7 +42,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from guardopt.core.errors import InvalidParameterError, check_choice, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 from guardopt.rl.base import OfflineLearner, check_common, soft_update
 from guardopt.rl.data import episode_slices
 from guardopt.rl.losses import expectile_loss, fisor_weights, lower_expectile_loss, reachability_target, td_target
@@ -99,9 +106,11 @@ class FISORConfig:
         check_int(self.diffusion_steps, "diffusion_steps", "FISORConfig", low=1, high=1000)
         check_choice(self.constraint, "constraint", "FISORConfig", ("h", "cost"))
         check_in_range(self.cost_scale, "cost_scale", "FISORConfig", 0.0, 1e6)
-        check_choice(self.feasibility, "feasibility", "FISORConfig", (True, False))
+        # isinstance, not check_choice: ``1 in (True, False)`` is True, so 1 or 0.0 would pass.
+        for flag in ("feasibility", "with_ablation"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidParameterError(flag, "FISORConfig", "True or False", getattr(self, flag))
         check_choice(self.selection, "selection", "FISORConfig", ("min_qh", "random"))
-        check_choice(self.with_ablation, "with_ablation", "FISORConfig", (True, False))
 
 
 class FISOR(OfflineLearner):
@@ -116,12 +125,15 @@ class FISOR(OfflineLearner):
     def _prepare(self, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         data = dict(data)
         if self.config.constraint == "h":
+            n = data["rewards"].shape[0]
             if "h" not in data:
-                from guardopt.core.errors import InputDataError
-
                 raise InputDataError("The 'dataset' argument of FISOR.fit must have an 'h' key (signed constraint "
-                                     "values) when constraint='h'. Got no 'h' key instead.")
-            data["hval"] = np.asarray(data["h"], dtype=float)
+                                     f"values, one per transition: {n}) when constraint='h'. Got no such key instead.")
+            h = as_float_array(data["h"], "dataset['h']", "FISOR.fit", finite=True)
+            if h.size != n:
+                raise InputDataError(f"The 'dataset['h']' argument of FISOR.fit must have one value per transition "
+                                     f"({n}). Got shape {h.shape} instead.")
+            data["hval"] = h.reshape(n)
         else:
             data["hval"] = np.where(data["costs"] > 0, self.config.cost_scale, -1.0)
         returns = np.array([data["rewards"][s].sum() for s in episode_slices(data)])
@@ -233,7 +245,16 @@ class FISOR(OfflineLearner):
         return other
 
     def feasibility_value(self, obs: Any) -> np.ndarray:
-        """V_h(s) for observations ``(B, obs_dim)``; ≤ 0 marks the learned feasible region."""
-        x = torch.as_tensor(np.asarray(obs, dtype=float), dtype=torch.float32)
+        """V_h(s) ``(B,)`` for observations ``(B, obs_dim)`` (or one ``(obs_dim,)``, giving ``(1,)``);
+        ≤ 0 marks the learned feasible region."""
+        owner = "FISOR.feasibility_value"
+        if not self._fitted:
+            raise InvalidParameterError("self", owner, "a fitted learner (call fit first)", "an unfitted learner")
+        s = as_float_array(obs, "obs", owner, finite=True, min_size=1)
+        s = s[None] if s.ndim == 1 else s
+        if s.ndim != 2 or s.shape[1] != self.obs_dim:
+            raise InputDataError(f"The 'obs' argument of {owner} must have shape (B, {self.obs_dim}). "
+                                 f"Got shape {s.shape} instead.")
+        x = torch.as_tensor(s, dtype=torch.float32)
         with torch.no_grad():
             return self.v_h(self._norm_t(x)).squeeze(-1).numpy().astype(float)

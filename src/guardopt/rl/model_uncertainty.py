@@ -57,6 +57,8 @@ def _mean_std(pred: Any, owner: str, with_reward: bool) -> tuple[np.ndarray, np.
     """Validated ``(N, B, D)`` means and standard deviations (plus the reward column if asked)."""
     if not isinstance(pred, EnsemblePrediction):
         raise InvalidParameterError("pred", owner, "an EnsemblePrediction", type(pred).__name__)
+    if not isinstance(with_reward, (bool, np.bool_)):
+        raise InvalidParameterError("with_reward", owner, "True or False", with_reward)
     mu = as_float_array(pred.next_obs_mean, "pred.next_obs_mean", owner, finite=True, min_size=1)
     sd = as_float_array(pred.next_obs_std, "pred.next_obs_std", owner, finite=True, min_size=1)
     if mu.ndim != 3 or sd.shape != mu.shape:
@@ -71,6 +73,9 @@ def _mean_std(pred: Any, owner: str, with_reward: bool) -> tuple[np.ndarray, np.
         if rm.shape != mu.shape[:2] or rs.shape != mu.shape[:2]:
             raise InputDataError(f"The 'pred' argument of {owner} must hold rewards of shape {mu.shape[:2]}. "
                                  f"Got shapes {rm.shape} and {rs.shape} instead.")
+        if np.any(rs < 0):
+            raise InputDataError(f"The 'pred.reward_std' argument of {owner} must be non-negative. Got a negative "
+                                 "standard deviation instead.")
         mu = np.concatenate([mu, rm[..., None]], axis=-1)
         sd = np.concatenate([sd, rs[..., None]], axis=-1)
     return mu, sd
@@ -130,7 +135,11 @@ def ll_variance(pred: EnsemblePrediction, next_obs: Any, reward: Any = None, wit
     x = as_float_array(next_obs, "next_obs", owner, finite=True)
     if with_reward:
         r = as_float_array(reward, "reward", owner, finite=True)
-        if x.ndim != 2 or r.shape != (x.shape[0],):
+        want = (mu.shape[1], mu.shape[2] - 1)
+        if x.shape != want:
+            raise InputDataError(f"The 'next_obs' argument of {owner} must have shape {want}. "
+                                 f"Got shape {x.shape} instead.")
+        if r.shape != (x.shape[0],):
             raise InputDataError(f"The 'reward' argument of {owner} must have shape ({mu.shape[1]},). "
                                  f"Got shape {r.shape} instead.")
         x = np.concatenate([x, r[:, None]], axis=1)
@@ -184,9 +193,13 @@ def subset(pred: EnsemblePrediction, members: int | Sequence[int]) -> EnsemblePr
         idx = np.arange(check_int(int(members), "members", "subset", low=1, high=n))
     else:
         try:
-            idx = np.asarray(members, dtype=int).ravel()
+            raw = np.asarray(members)
         except (TypeError, ValueError) as exc:
             raise InvalidParameterError("members", "subset", f"a count or indices in [0, {n})", members) from exc
+        # Integers only: a float count (2.0) or index (0.7) would otherwise be truncated to an index.
+        if raw.dtype.kind not in "iu":
+            raise InvalidParameterError("members", "subset", f"a count or indices in [0, {n})", members)
+        idx = raw.astype(int).ravel()
         if idx.size == 0 or idx.min() < 0 or idx.max() >= n:
             raise InvalidParameterError("members", "subset", f"a count or indices in [0, {n})", members)
 

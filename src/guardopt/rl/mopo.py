@@ -236,15 +236,34 @@ def model_rollout(model: GaussianEnsemble, policy: Any, start_obs: Any, horizon:
     n_members = model.config.members if members is None else check_int(members, "members", owner, low=1,
                                                                           high=model.config.members)
     check_int(elites, "elites", owner, low=1)
+    if not callable(policy):
+        raise InvalidParameterError("policy", owner, "a callable obs (B, obs_dim) -> actions (B, act_dim)", policy)
+    if not isinstance(with_reward, (bool, np.bool_)):
+        raise InvalidParameterError("with_reward", owner, "True or False", with_reward)
     s = as_float_array(start_obs, "start_obs", owner, finite=True, min_size=1)
     if s.ndim != 2 or s.shape[1] != model.obs_dim:
         raise InputDataError(f"The 'start_obs' argument of {owner} must have shape (B, {model.obs_dim}). "
                              f"Got shape {s.shape} instead.")
+    if bounds is not None:
+        try:
+            low, high = (as_float_array(b, "bounds", owner) for b in bounds)
+        except (TypeError, ValueError) as exc:  # not a pair
+            raise InvalidParameterError("bounds", owner, f"None or a pair (low, high) of {model.obs_dim} values",
+                                        bounds) from exc
+        if low.shape not in ((), (model.obs_dim,)) or high.shape not in ((), (model.obs_dim,)) or np.isnan(
+                low).any() or np.isnan(high).any():
+            raise InvalidParameterError("bounds", owner, f"None or a pair (low, high) of {model.obs_dim} values",
+                                        bounds)
+        bounds = (low, high)
     elite_idx = _elites_within(model, n_members, elites)
     keys = ("observations", "actions", "rewards", "raw_rewards", "uncertainty", "next_observations", "step")
     out: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     for t in range(horizon):
-        a = np.asarray(policy(s), dtype=float).reshape(s.shape[0], model.act_dim)
+        a = as_float_array(policy(s), "policy", owner)
+        if a.size != s.shape[0] * model.act_dim:
+            raise InputDataError(f"The 'policy' argument of {owner} must return actions of shape "
+                                 f"({s.shape[0]}, {model.act_dim}). Got shape {a.shape} instead.")
+        a = a.reshape(s.shape[0], model.act_dim)
         pred = subset(model.predict(s, a), n_members)
         member = elite_idx[rng.integers(0, elite_idx.size, s.shape[0])]
         rows = np.arange(s.shape[0])
@@ -448,6 +467,8 @@ class MOPO:
         owner = "MOPO.act"
         if self.agent is None:
             raise InvalidParameterError("self", owner, "a fitted MOPO (call fit first)", "an unfitted MOPO")
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
         x = as_float_array(obs, "obs", owner, finite=True, min_size=1)
         single = x.ndim == 1
         if single:

@@ -149,8 +149,14 @@ def gae(rewards: Any, values: Any, gamma: float, lam: float, last_value: Any = N
                              f"Got shape {v.shape} instead.")
     gamma = check_in_range(gamma, "gamma", "gae", 0.0, 1.0, low_open=False, high_open=False)
     lam = check_in_range(lam, "lam", "gae", 0.0, 1.0, low_open=False, high_open=False)
-    nxt = np.zeros(r.shape[1]) if last_value is None else as_float_array(last_value, "last_value", "gae",
-                                                                          finite=True).reshape(r.shape[1])
+    if last_value is None:
+        nxt = np.zeros(r.shape[1])
+    else:
+        nxt = as_float_array(last_value, "last_value", "gae", finite=True)
+        if nxt.size != r.shape[1]:
+            raise InputDataError(f"The 'last_value' argument of gae must have shape ({r.shape[1]},). "
+                                 f"Got shape {nxt.shape} instead.")
+        nxt = nxt.reshape(r.shape[1])
     adv = np.zeros_like(r)
     run = np.zeros(r.shape[1])
     for t in range(r.shape[0] - 1, -1, -1):
@@ -164,8 +170,17 @@ def gae(rewards: Any, values: Any, gamma: float, lam: float, last_value: Any = N
 def combined_advantage(adv_r: np.ndarray, adv_c: np.ndarray, multiplier: float,
                        mask: np.ndarray | None = None) -> np.ndarray:
     """(Â_r − λ·Â_c) / (1 + λ), Â the advantages standardized over the ``mask``-ed entries (OmniSafe's PPO-Lag)."""
-    lam = check_in_range(multiplier, "multiplier", "combined_advantage", 0.0, math.inf, low_open=False)
+    owner = "combined_advantage"
+    lam = check_in_range(multiplier, "multiplier", owner, 0.0, math.inf, low_open=False)
+    adv_r = as_float_array(adv_r, "adv_r", owner, finite=True)
+    adv_c = as_float_array(adv_c, "adv_c", owner, finite=True)
+    if adv_c.shape != adv_r.shape:
+        raise InputDataError(f"The 'adv_c' argument of {owner} must have the shape of adv_r {adv_r.shape}. "
+                             f"Got shape {adv_c.shape} instead.")
     m = np.ones(adv_r.shape, dtype=bool) if mask is None else np.asarray(mask, bool)
+    if m.shape != adv_r.shape:
+        raise InputDataError(f"The 'mask' argument of {owner} must have the shape of adv_r {adv_r.shape}. "
+                             f"Got shape {m.shape} instead.")
 
     def standardize(x: np.ndarray) -> np.ndarray:
         sel = x[m]
@@ -218,33 +233,81 @@ def guarded_rollout(policy: Callable[[np.ndarray, np.random.Generator], np.ndarr
         raise InputDataError(f"The 'initial_obs' argument of {owner} must be a 2-D array (B, obs_dim). "
                              f"Got shape {s.shape} instead.")
     horizon = check_int(horizon, "horizon", owner, low=1)
+    if not callable(policy):
+        raise InvalidParameterError("policy", owner, "a callable (obs, rng) -> actions", policy)
+    if not callable(model_step):
+        raise InvalidParameterError("model_step", owner, "a callable (obs, act, rng) -> (obs, reward, cost)",
+                                    model_step)
+    if not isinstance(rng, np.random.Generator):
+        raise InvalidParameterError("rng", owner, "a numpy Generator", rng)
+    if guardian is not None and not callable(getattr(guardian, "contains", None)):
+        raise InvalidParameterError("guardian", owner, "None or an object with contains(obs, act)", guardian)
+    # A negative (or NaN) penalty would turn the guard into a bonus for leaving the data's support.
+    ood_penalty = check_in_range(ood_penalty, "ood_penalty", owner, 0.0, 1e9, low_open=False, high_open=False)
+    ood_cost = check_in_range(ood_cost, "ood_cost", owner, 0.0, 1e9, low_open=False, high_open=False)
+    if not isinstance(repeat_ood_cost, (bool, np.bool_)):
+        raise InvalidParameterError("repeat_ood_cost", owner, "True or False", repeat_ood_cost)
     b = s.shape[0]
     keys = ("obs", "act", "raw", "rew", "cost", "mrew", "out", "frz")
     rows: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     frozen = np.zeros(b, dtype=bool)
     for _ in range(horizon):
-        raw = np.asarray(policy(s, rng), dtype=float).reshape(b, -1)
+        raw = as_float_array(policy(s, rng), "policy", owner, finite=True, min_size=1)
+        if raw.shape[0] != b or raw.size % b:
+            raise InputDataError(f"The 'policy' argument of {owner} must return actions of shape (B, act_dim) with "
+                                 f"B = {b}. Got shape {raw.shape} instead.")
+        raw = raw.reshape(b, -1)
         act = np.clip(raw, -1.0, 1.0)
         moving = ~frozen
         outside = np.zeros(b, dtype=bool)
         if guardian is not None and moving.any():
-            outside[moving] = ~np.asarray(guardian.contains(s[moving], act[moving]), dtype=bool)
+            outside[moving] = ~_inside(guardian.contains(s[moving], act[moving]), int(moving.sum()), owner)
         step = moving & ~outside
         rew = np.full(b, -float(ood_penalty))
         cost = np.where(outside | (frozen & repeat_ood_cost), float(ood_cost), 0.0)
         mrew = np.full(b, np.nan)
         nxt = s.copy()
         if step.any():
-            s2, r2, c2 = model_step(s[step], act[step], rng)
-            nxt[step] = np.asarray(s2, dtype=float)
-            rew[step] = np.asarray(r2, dtype=float).reshape(-1)
+            s2, r2, c2 = _model_outputs(model_step(s[step], act[step], rng), int(step.sum()), s.shape[1], owner)
+            nxt[step] = s2
+            rew[step] = r2
             mrew[step] = rew[step]
-            cost[step] = np.asarray(c2, dtype=float).reshape(-1)
+            cost[step] = c2
         for k, v in zip(keys, (s, act, raw, rew, cost, mrew, outside, frozen.copy())):
             rows[k].append(v)
         frozen = frozen | outside
         s = nxt
     return Rollout(*(np.stack(rows[k]) for k in keys))
+
+
+def _inside(result: Any, n: int, owner: str) -> np.ndarray:
+    """The guardian's answer as ``(n,)`` booleans; anything else (scores, NaN, a wrong length) is refused,
+    since reading it as booleans would let unchecked steps count as inside."""
+    arr = np.asarray(result)
+    if arr.shape != (n,) or not (arr.dtype == bool or (arr.dtype.kind in "iuf" and np.isin(arr, (0, 1)).all())):
+        raise InputDataError(f"The 'guardian' argument of {owner} must return contains(obs, act) as {n} booleans. "
+                             f"Got {_describe(arr)} instead.")
+    return arr.astype(bool)
+
+
+def _model_outputs(out: Any, n: int, obs_dim: int, owner: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``model_step``'s ``(next_obs (n, obs_dim), reward (n,), cost (n,))``, finite, or `InputDataError`."""
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise InputDataError(f"The 'model_step' argument of {owner} must return (next_obs, reward, cost). "
+                             f"Got {type(out).__name__} instead.")
+    shapes = ((n, obs_dim), (n,), (n,))
+    arrays = []
+    for value, shape, name in zip(out, shapes, ("next_obs", "reward", "cost")):
+        arr = as_float_array(value, f"model_step {name}", owner, finite=True)
+        if arr.size != math.prod(shape):
+            raise InputDataError(f"The 'model_step' argument of {owner} must return {name} of shape {shape}. "
+                                 f"Got shape {arr.shape} instead.")
+        arrays.append(arr.reshape(shape))
+    return arrays[0], arrays[1], arrays[2]
+
+
+def _describe(arr: np.ndarray) -> str:
+    return f"shape {arr.shape} of dtype {arr.dtype}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -307,8 +370,7 @@ class OGSRL:
         seed = check_int(seed, "seed", owner, low=0)
         if guardian is not None and not callable(getattr(guardian, "contains", None)):
             raise InvalidParameterError("guardian", owner, "None or an object with contains(obs, act)", guardian)
-        ref = init if reference_obs is None else as_float_array(reference_obs, "reference_obs", owner, finite=True,
-                                                                min_size=1).reshape(-1, init.shape[1])
+        ref = init if reference_obs is None else _rows(reference_obs, "reference_obs", init.shape[1], owner)
         cfg = self.config
         self.obs_dim, self.act_dim, self.guarded = init.shape[1], act_dim, guardian is not None
         self._norm = (ref.mean(0), ref.std(0) + 1e-6)
@@ -330,8 +392,11 @@ class OGSRL:
         v_opt = torch.optim.Adam([*value.parameters(), *cost_value.parameters()], lr=cfg.value_lr)
         gen = torch.Generator().manual_seed(seed)
         if cfg.warm_start_steps and behaviour is not None:
-            bs = as_float_array(behaviour[0], "behaviour", owner, finite=True, min_size=1).reshape(-1, self.obs_dim)
-            ba = as_float_array(behaviour[1], "behaviour", owner, finite=True, min_size=1).reshape(-1, act_dim)
+            if not isinstance(behaviour, (tuple, list)) or len(behaviour) != 2:
+                raise InvalidParameterError("behaviour", owner, "None or a pair (observations, actions)",
+                                            type(behaviour).__name__)
+            bs = _rows(behaviour[0], "behaviour", self.obs_dim, owner)
+            ba = _rows(behaviour[1], "behaviour", act_dim, owner)
             if bs.shape[0] != ba.shape[0]:
                 raise InputDataError(f"The 'behaviour' argument of {owner} must hold as many actions as "
                                      f"observations. Got {ba.shape[0]} and {bs.shape[0]} instead.")
@@ -415,6 +480,9 @@ class OGSRL:
         owner = "OGSRL.act"
         if not self.fitted:
             raise InvalidParameterError("self", owner, "a fitted learner (call fit first)", "an unfitted learner")
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
+        seed = None if seed is None else check_int(seed, "seed", owner, low=0)
         s = as_float_array(obs, "obs", owner, finite=True, min_size=1)
         s = s[None] if s.ndim == 1 else s
         if s.ndim != 2 or s.shape[1] != self.obs_dim:
@@ -431,6 +499,7 @@ class OGSRL:
                       seed: int = 0) -> np.ndarray:
         """The model's estimate of each episode's return ``(B,)`` under the mean policy, unguarded."""
         h = self.config.horizon if horizon is None else horizon
+        seed = check_int(seed, "seed", "OGSRL.model_returns", low=0)
         ro = guarded_rollout(lambda o, r: self.act(o), model_step, initial_obs, h, np.random.default_rng(seed))
         return ro.rewards.sum(0)
 
@@ -444,3 +513,14 @@ class OGSRL:
     def _log_prob(mean: Any, log_std: Any, x: Any) -> Any:
         return (-0.5 * ((x - mean) / log_std.exp()) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
 
+
+
+def _rows(value: Any, name: str, width: int, owner: str) -> np.ndarray:
+    """``value`` as finite rows of ``width`` columns (1-D only when ``width`` is 1), or `InputDataError`."""
+    arr = as_float_array(value, name, owner, finite=True, min_size=1)
+    if arr.ndim == 1 and width == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise InputDataError(f"The {name!r} argument of {owner} must have shape (N, {width}). "
+                             f"Got shape {arr.shape} instead.")
+    return arr

@@ -89,6 +89,8 @@ class ReplayBuffer:
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int) -> None:
         self.capacity = check_int(capacity, "capacity", "ReplayBuffer", low=1, high=100_000_000)
+        obs_dim = check_int(obs_dim, "obs_dim", "ReplayBuffer", low=1, high=1_000_000)
+        act_dim = check_int(act_dim, "act_dim", "ReplayBuffer", low=1, high=1_000_000)
         self.obs = torch.zeros(self.capacity, obs_dim)
         self.act = torch.zeros(self.capacity, act_dim)
         self.rew = torch.zeros(self.capacity)
@@ -117,6 +119,9 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """A uniform minibatch with replacement: a dict of ``(batch_size, ...)`` tensors."""
+        if self.size == 0:
+            raise InvalidParameterError("self", "ReplayBuffer.sample", "a buffer holding transitions",
+                                        "an empty buffer")
         idx = torch.randint(0, self.size, (batch_size,), generator=generator)
         return {"obs": self.obs[idx], "act": self.act[idx], "rew": self.rew[idx],
                 "next_obs": self.next_obs[idx], "done": self.done[idx]}
@@ -297,11 +302,12 @@ class OnlineAgent:
                         action = self.actor.sample(torch.as_tensor(obs, dtype=torch.float32), self._gen)[0].numpy()
                 nxt, rew, term, trunc, _ = env.step(action)
                 nxt = self._check_obs(nxt, "env.step()", owner)
-                rew = np.asarray(rew, dtype=float).reshape(n_envs)
+                rew, term, trunc = (_per_copy(v, name, n_envs, owner) for v, name in
+                                    ((rew, "reward"), (term, "terminated"), (trunc, "truncated")))
                 if not np.isfinite(rew).all():
                     raise InputDataError(f"The 'env' argument of {owner} returned a non-finite reward.")
-                term = np.asarray(term, dtype=bool).reshape(n_envs)
-                ended = term | np.asarray(trunc, dtype=bool).reshape(n_envs)
+                term = term.astype(bool)
+                ended = term | trunc.astype(bool)
                 self.buffer.add(obs, action, rew, nxt, term.astype(float))
                 ep_ret += rew
                 self.env_steps += n_envs
@@ -322,7 +328,11 @@ class OnlineAgent:
                 if eval_fn is not None and eval_every and done_steps >= next_eval:
                     next_eval += eval_every
                     self.actor.eval()
-                    row.update({k: float(v) for k, v in eval_fn(self).items()})
+                    scores = eval_fn(self)
+                    if not isinstance(scores, dict):
+                        raise InvalidParameterError("eval_fn", owner, "a callable returning a dict of floats",
+                                                    type(scores).__name__)
+                    row.update({k: float(v) for k, v in scores.items()})
                     self.actor.train()
                 if done_steps >= next_log or row or done_steps >= steps:
                     while next_log <= done_steps:
@@ -361,7 +371,11 @@ class OnlineAgent:
         if x.ndim != 2 or x.shape[1] != self.obs_dim:
             raise InputDataError(f"The 'obs' argument of {owner} must have shape (B, {self.obs_dim}). "
                                  f"Got shape {x.shape} instead.")
-        return torch.as_tensor(x, dtype=torch.float32), single
+        xt = torch.as_tensor(x, dtype=torch.float32)
+        if not bool(torch.isfinite(xt).all()):
+            raise InputDataError(f"The 'obs' argument of {owner} must stay finite in float32 (|x| below about "
+                                 "3.4e38). Got values too large instead.")
+        return xt, single
 
     def act(self, obs: Any, deterministic: bool = True, seed: int | None = None) -> np.ndarray:
         """Actions ``(B, act_dim)`` in [-1, 1] for ``obs (B, obs_dim)`` (or one ``(obs_dim,)``).
@@ -370,6 +384,8 @@ class OnlineAgent:
         """
         owner = f"{type(self).__name__}.act"
         x, single = self._obs_tensor(obs, owner)
+        if not isinstance(deterministic, (bool, np.bool_)):
+            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
         gen = torch.Generator().manual_seed(0 if seed is None else check_int(seed, "seed", owner, low=0))
         self.actor.eval()
         with torch.no_grad():
@@ -394,20 +410,34 @@ class OnlineAgent:
         the mean μ for STAC."""
         owner = f"{type(self).__name__}.q_value"
         x, single = self._obs_tensor(obs, owner)
-        a = as_float_array(actions, "actions", owner, finite=True, min_size=1).reshape(x.shape[0], -1)
-        if a.shape[1] != self.act_dim:
-            raise InputDataError(f"The 'actions' argument of {owner} must have shape (B, {self.act_dim}). "
-                                 f"Got shape {a.shape} instead.")
+        a = self._actions(actions, x.shape[0], owner)
         self.critic.eval()
         with torch.no_grad():
             q = self._q_value_t(x, torch.as_tensor(a, dtype=torch.float32)).numpy().astype(float)
         self.critic.train()
         return q[:1] if single else q
 
+    def _actions(self, actions: Any, rows: int, owner: str) -> np.ndarray:
+        """``actions`` as a ``(rows, act_dim)`` float array, or `InputDataError` naming it."""
+        a = as_float_array(actions, "actions", owner, finite=True, min_size=1)
+        if a.size != rows * self.act_dim:
+            raise InputDataError(f"The 'actions' argument of {owner} must have shape ({rows}, {self.act_dim}). "
+                                 f"Got shape {a.shape} instead.")
+        return a.reshape(rows, self.act_dim)
+
     @property
     def cpu_seconds_per_update(self) -> float:
         """Mean CPU time of one gradient update so far (NaN before the first)."""
         return self.update_cpu_seconds / self.updates if self.updates else math.nan
+
+
+def _per_copy(value: Any, name: str, n_envs: int, owner: str) -> np.ndarray:
+    """One finite-or-not number per environment copy, ``(n_envs,)``, or `InputDataError`."""
+    arr = as_float_array(value, f"env.step() {name}", owner)
+    if arr.size != n_envs:
+        raise InputDataError(f"The 'env' argument of {owner} must return one {name} per copy ({n_envs}). "
+                             f"Got shape {arr.shape} instead.")
+    return arr.reshape(n_envs)
 
 
 def _copy_frozen(module: nn.Module) -> nn.Module:
@@ -427,6 +457,9 @@ def time_updates(agents: list[OnlineAgent], buffer: ReplayBuffer, updates: int, 
     """
     updates = check_int(updates, "updates", "time_updates", low=1, high=10_000_000)
     blocks = check_int(blocks, "blocks", "time_updates", low=1, high=updates)
+    seed = check_int(seed, "seed", "time_updates", low=0)
+    if not isinstance(buffer, ReplayBuffer) or len(buffer) == 0:
+        raise InvalidParameterError("buffer", "time_updates", "a non-empty ReplayBuffer", buffer)
     per = updates // blocks
     gen = torch.Generator().manual_seed(seed)
     spent = [0.0] * len(agents)
@@ -455,6 +488,10 @@ def monte_carlo_value_bias(agent: OnlineAgent, env: Any, steps: int, tail: int, 
     owner = "monte_carlo_value_bias"
     steps = check_int(steps, "steps", owner, low=1, high=10_000_000)
     tail = check_int(tail, "tail", owner, low=0, high=10_000_000)
+    seed = check_int(seed, "seed", owner, low=0)
+    for attr in ("reset", "step"):
+        if not callable(getattr(env, attr, None)):
+            raise InvalidParameterError("env", owner, "a vectorized environment with reset() and step()", env)
     gamma, alpha = float(agent.config.gamma), agent.alpha
     obs, _ = env.reset(seed=seed)
     horizon = steps + tail
@@ -526,6 +563,9 @@ def check_online_config(cfg: Any, owner: str) -> None:
     check_in_range(cfg.gamma, "gamma", owner, 0.0, 1.0, low_open=False)
     check_in_range(cfg.tau, "tau", owner, 0.0, 1.0, high_open=False)
     check_int(cfg.buffer_size, "buffer_size", owner, low=1, high=100_000_000)
+    # Updates start once the buffer holds a minibatch: a smaller buffer would never train.
+    if cfg.buffer_size < cfg.batch_size:
+        raise InvalidParameterError("buffer_size", owner, f"at least batch_size = {cfg.batch_size}", cfg.buffer_size)
     check_int(cfg.start_steps, "start_steps", owner, low=0, high=100_000_000)
     check_int(cfg.updates_per_step, "updates_per_step", owner, low=1, high=1000)
     check_in_range(cfg.init_alpha, "init_alpha", owner, 0.0, 1e6)

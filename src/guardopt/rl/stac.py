@@ -139,9 +139,7 @@ class STAC(OnlineAgent):
     def q_std(self, obs: Any, actions: Any) -> Any:
         """The critic's σ(s, a) ``(B,)`` (dropout off)."""
         x, _ = self._obs_tensor(obs, "STAC.q_std")
-        from guardopt.core.errors import as_float_array
-
-        a = as_float_array(actions, "actions", "STAC.q_std", finite=True, min_size=1).reshape(x.shape[0], -1)
+        a = self._actions(actions, x.shape[0], "STAC.q_std")
         self.critic.eval()
         with torch.no_grad():
             std = self._dist(self.critic, x, torch.as_tensor(a, dtype=torch.float32))[1]
