@@ -24,7 +24,13 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import gammaln
 
-from guardopt.core.errors import InputDataError, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InsufficientDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_int,
+)
 from guardopt.core.seeding import SeedLike, make_rng
 
 
@@ -55,13 +61,17 @@ def bon_weights(n: int, big_n: int) -> np.ndarray:
     return w
 
 
-def _check_scores(proxy: np.ndarray, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    p = np.atleast_2d(np.asarray(proxy, dtype=float))
-    g = np.atleast_2d(np.asarray(gold, dtype=float))
-    if p.shape != g.shape or p.shape[1] == 0:
-        raise InputDataError(f"proxy and gold must have the same shape (prompts, N); got {p.shape}, {g.shape}.")
-    if np.isnan(p).any() or np.isnan(g).any():
-        raise InputDataError("Best-of-n scores contain NaN.")
+def _check_scores(proxy: np.ndarray, gold: np.ndarray, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    # Finite real scores only: an infinite score times a zero weight is NaN, and an infinite gold
+    # score would make the estimate infinite instead of refusing the data.
+    p = np.atleast_2d(as_float_array(proxy, "proxy", owner, finite=True))
+    g = np.atleast_2d(as_float_array(gold, "gold", owner, finite=True))
+    if p.ndim != 2 or p.shape != g.shape:
+        raise InputDataError(f"proxy and gold must have the same shape (prompts, N) or (N,); got {p.shape}, "
+                             f"{g.shape}.")
+    if p.shape[0] == 0 or p.shape[1] == 0:
+        raise InsufficientDataError(f"{owner} needs at least one prompt with at least one scored sample; got "
+                                    f"proxy and gold of shape {p.shape}.")
     return p, g
 
 
@@ -79,13 +89,21 @@ def best_of_n(
     Returns:
         ``(gold_at_n, proxy_at_n)``, each of shape ``(len(ns),)`` (or ``(len(ns), prompts)``).
         Ties in the proxy are broken by sample order (a stable sort).
+
+    Raises:
+        InputDataError: ``proxy`` or ``gold`` is not finite real data of one shape (NaN or ±inf).
+        InsufficientDataError: No prompt or no sample.
+        InvalidParameterError: ``ns`` is empty or holds a value that is not an integer in ``[1, N]``.
     """
-    p, g = _check_scores(proxy, gold)
+    p, g = _check_scores(proxy, gold, "best_of_n")
     big_n = p.shape[1]
+    if isinstance(ns, (str, bytes)) or not hasattr(ns, "__len__") or len(ns) == 0:
+        raise InvalidParameterError("ns", "best_of_n", "a non-empty sequence of integers in [1, N]", ns)
+    ns = [check_int(n, "ns", "best_of_n", low=1, high=big_n) for n in ns]
     order = np.argsort(p, axis=1, kind="stable")
     p_sorted = np.take_along_axis(p, order, axis=1)
     g_sorted = np.take_along_axis(g, order, axis=1)
-    w = np.stack([bon_weights(int(n), big_n) for n in ns])  # (len(ns), N)
+    w = np.stack([bon_weights(n, big_n) for n in ns])  # (len(ns), N)
     gold_n = w @ g_sorted.T  # (len(ns), prompts)
     proxy_n = w @ p_sorted.T
     if per_prompt:
@@ -111,10 +129,11 @@ def monte_carlo_best_of_n(
         ``(mean, standard_error)`` of the gold score of the selected sample, averaged over prompts
         (prompt-stratified standard error).
     """
-    p, g = _check_scores(proxy, gold)
+    p, g = _check_scores(proxy, gold, "monte_carlo_best_of_n")
     n_prompts, big_n = p.shape
     check_int(n, "n", "monte_carlo_best_of_n", low=1, high=big_n)
     check_int(n_trials, "n_trials", "monte_carlo_best_of_n", low=2)
+    check_int(chunk, "chunk", "monte_carlo_best_of_n", low=1)  # 0 would loop forever
     rng = make_rng(seed)
     picked = np.empty((n_prompts, n_trials))
     for j in range(n_prompts):
@@ -133,7 +152,7 @@ def monte_carlo_best_of_n(
 
 def kl_best_of_n(n: np.ndarray | int) -> np.ndarray:
     """KL divergence of the best-of-n policy from the base policy: ``log n - (n - 1) / n``."""
-    nn = np.asarray(n, dtype=float)
+    nn = as_float_array(n, "n", "kl_best_of_n", finite=True)
     if np.any(nn < 1):
         raise InputDataError("kl_best_of_n needs n >= 1.")
     return np.asarray(np.log(nn) - (nn - 1.0) / nn)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from guardopt.core.errors import check_in_range, check_int
+from guardopt.core.errors import InputDataError, check_in_range, check_int
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class ConservativePenalty:
     def __init__(self, model: nn.Module, config: ConservativeConfig | None = None) -> None:
         self.model = model
         self.config = config or ConservativeConfig()
+        if not isinstance(self.config, ConservativeConfig):
+            raise InputDataError(f"The 'config' argument of ConservativePenalty must be a ConservativeConfig. Got "
+                                 f"{type(self.config).__name__} instead.")
         self.alpha = self.config.alpha0
         self.last_gap = float("nan")
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, check_choice
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_choice, check_int
 from guardopt.guards import uncertainty_weighted, worst_case
 
 Combiner = Literal["mean", "wco", "uwo", "single"]
@@ -41,7 +41,9 @@ def combine(scores: np.ndarray, combiner: str = "wco", lam: float = 0.5, axis: i
         maximizing selection must treat as the worst score).
     """
     check_choice(combiner, "combiner", "combine", COMBINERS)
-    s = np.asarray(scores, dtype=float)
+    s = as_float_array(scores, "scores", "combine")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -s.ndim <= axis < max(s.ndim, 1):
+        raise InvalidParameterError("axis", "combine", f"an axis of the {s.ndim}-D scores", axis)
     if s.ndim == 0 or s.shape[axis] == 0:
         raise InputDataError(f"combine needs at least one member along axis {axis}; got shape {s.shape}.")
     if combiner == "mean":
@@ -50,4 +52,6 @@ def combine(scores: np.ndarray, combiner: str = "wco", lam: float = 0.5, axis: i
         return np.asarray(worst_case(s, axis=axis))
     if combiner == "uwo":
         return np.asarray(uncertainty_weighted(s, lam, axis=axis))
-    return np.asarray(np.take(s, member, axis=axis))
+    # An out-of-range, negative, fractional or boolean member would silently pick another member.
+    k = check_int(member, "member", "combine", low=0, high=s.shape[axis] - 1)
+    return np.asarray(np.take(s, k, axis=axis))

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from guardopt.core.errors import check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range
 
 PredictMean = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
@@ -82,6 +82,8 @@ class IgniteConfig:
         check_in_range(self.lam0, "lam0", "IgniteConfig", 0.0, math.inf, low_open=False)
         check_in_range(self.eta_lam, "eta_lam", "IgniteConfig", 0.0, math.inf, low_open=False)
         check_in_range(self.epsilon, "epsilon", "IgniteConfig", 0.0, math.inf, low_open=False)
+        if not isinstance(self.adaptive, bool):  # a string such as "no" would be truthy
+            raise InvalidParameterError("adaptive", "IgniteConfig", "True or False", self.adaptive)
 
 
 def prediction_gradient(model: nn.Module, x: torch.Tensor, predict_mean: PredictMean | None = None,
@@ -99,6 +101,11 @@ def prediction_gradient(model: nn.Module, x: torch.Tensor, predict_mean: Predict
         One tensor per trainable parameter (zeros for parameters that do not affect the output).
     """
     params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise InputDataError("prediction_gradient: the model has no trainable parameters to regularize.")
+    if not isinstance(x, torch.Tensor):
+        raise InputDataError(f"The 'x' argument of prediction_gradient must be a torch.Tensor. Got "
+                             f"{type(x).__name__} instead.")
     g = (predict_mean or _default_mean)(model, x).mean()
     grads = torch.autograd.grad(g, params, create_graph=create_graph, allow_unused=True)
     return [torch.zeros_like(p) if gr is None else gr for p, gr in zip(params, grads)]
@@ -120,6 +127,7 @@ def finite_difference_sharpness_grad(
     Returns:
         ``(term, grad_norm)``: one tensor per trainable parameter, and ``‖∇G(β)‖`` as a float.
     """
+    check_in_range(r, "r", "finite_difference_sharpness_grad", 0.0, math.inf)
     params = [p for p in model.parameters() if p.requires_grad]
     g0 = [t.detach() for t in prediction_gradient(model, x, predict_mean)]
     norm = float(_global_norm(g0))
@@ -155,6 +163,9 @@ class SharpnessPenalty:
                  predict_mean: PredictMean | None = None) -> None:
         self.model = model
         self.config = config or IgniteConfig()
+        if not isinstance(self.config, IgniteConfig):
+            raise InputDataError(f"The 'config' argument of SharpnessPenalty must be an IgniteConfig. Got "
+                                 f"{type(self.config).__name__} instead.")
         self.predict_mean = predict_mean
         self.lam = self.config.lam0
         self.last_grad_norm = float("nan")

@@ -26,7 +26,14 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from guardopt.core.errors import InputDataError, check_choice, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 from guardopt.core.seeding import derive_seed
 from guardopt.offline.coms import ConservativeConfig, ConservativePenalty
 from guardopt.offline.ignite import IgniteConfig, SharpnessPenalty, prediction_gradient
@@ -98,10 +105,12 @@ class DesignCodec:
     @staticmethod
     def fit(task: OfflineTask, soft: float = 0.6) -> DesignCodec:
         """Fit the standardization to the task's visible designs."""
-        raw = _to_logits(task.x, task.num_classes, soft) if task.is_discrete else task.x.astype(float)
+        x, _ = _task_data(task, "DesignCodec.fit")
+        check_in_range(soft, "soft", "DesignCodec.fit", 0.0, 1.0)  # 1 would put log(0) = -inf in the inputs
+        raw = _to_logits(x, task.num_classes, soft) if task.is_discrete else x
         std = raw.std(axis=0)
         std = np.where(std > 1e-12, std, 1.0)
-        return DesignCodec(task.is_discrete, task.num_classes, task.dim, raw.mean(axis=0), std, task.lower,
+        return DesignCodec(task.is_discrete, task.num_classes, int(x.shape[1]), raw.mean(axis=0), std, task.lower,
                            task.upper)
 
     @property
@@ -111,17 +120,53 @@ class DesignCodec:
 
     def encode(self, x: np.ndarray, soft: float = 0.6) -> np.ndarray:
         """Designs ``(n, length)`` -> standardized inputs ``(n, width)`` (float32)."""
-        raw = _to_logits(x, self.num_classes, soft) if self.is_discrete else np.asarray(x, dtype=float)
+        arr = as_float_array(x, "x", "DesignCodec.encode", finite=True)
+        if arr.ndim != 2 or arr.shape[1] != self.length:
+            raise InputDataError(f"The 'x' argument of DesignCodec.encode must have shape (n, {self.length}). Got "
+                                 f"{arr.shape} instead.")
+        if self.is_discrete:
+            check_in_range(soft, "soft", "DesignCodec.encode", 0.0, 1.0)
+            _check_tokens(arr, self.num_classes, "DesignCodec.encode")
+        raw = _to_logits(arr, self.num_classes, soft) if self.is_discrete else arr
         return ((raw - self.mean) / self.std).astype(np.float32)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Standardized inputs -> designs (argmax tokens, or values clipped to the box)."""
-        raw = np.asarray(z, dtype=float) * self.std + self.mean
+        arr = as_float_array(z, "z", "DesignCodec.decode", finite=True)
+        if arr.ndim != 2 or arr.shape[1] != self.width:
+            raise InputDataError(f"The 'z' argument of DesignCodec.decode must have shape (n, {self.width}). Got "
+                                 f"{arr.shape} instead.")
+        raw = arr * self.std + self.mean
         if self.is_discrete:
             return np.asarray(raw.reshape(len(raw), self.length, self.num_classes).argmax(axis=2), dtype=np.int64)
         if self.lower is not None or self.upper is not None:
             raw = np.clip(raw, self.lower, self.upper)
         return np.asarray(raw)
+
+
+def _check_tokens(x: np.ndarray, num_classes: int, owner: str) -> None:
+    # A token of -1 would silently index the last class and 1.7 would be truncated to 1.
+    if np.any(x != np.round(x)) or np.any(x < 0) or np.any(x >= num_classes):
+        raise InputDataError(f"{owner}: discrete designs must be integer tokens in [0, {num_classes}).")
+
+
+def _task_data(task: OfflineTask, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """The task's visible designs ``(n, d)`` and scores ``(n,)``, finite, or an `InputDataError`.
+
+    `OfflineTask` is structural, so a user's own wrapper may hold anything: NaN, a ``(n, 1)`` score
+    column, designs and scores of different lengths.
+    """
+    x = as_float_array(task.x, "task.x", owner, finite=True)
+    y = as_float_array(task.y, "task.y", owner, finite=True)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if x.ndim != 2 or x.shape[1] == 0 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
+        raise InputDataError(f"{owner} needs task.x of shape (n, d) and task.y of shape (n,), n >= 1; got {x.shape} "
+                             f"and {y.shape}.")
+    if task.is_discrete:
+        check_int(task.num_classes, "num_classes", owner, low=2)
+        _check_tokens(x, task.num_classes, owner)
+    return x, y
 
 
 def _to_logits(tokens: np.ndarray, num_classes: int, soft: float) -> np.ndarray:
@@ -160,6 +205,10 @@ class OfflineConfig:
         check_int(self.ascent_steps, "ascent_steps", "OfflineConfig", low=0)
         check_in_range(self.ascent_lr, "ascent_lr", "OfflineConfig", 0.0, math.inf)
         check_int(self.ensemble_size, "ensemble_size", "OfflineConfig", low=1)
+        for name, kind, article in (("mlp", MLPConfig, "an"), ("train", TrainConfig, "a"),
+                                    ("ignite", IgniteConfig, "an"), ("coms", ConservativeConfig, "a")):
+            if not isinstance(getattr(self, name), kind):
+                raise InvalidParameterError(name, "OfflineConfig", f"{article} {kind.__name__}", getattr(self, name))
 
 
 @dataclass
@@ -187,8 +236,10 @@ class OfflineResult:
 
 def top_k(task: OfflineTask, k: int) -> np.ndarray:
     """The ``k`` best visible designs (ties broken by index), shape ``(min(k, n), dim)``."""
-    order = np.argsort(-task.y, kind="stable")[:k]
-    return np.asarray(task.x[order])
+    check_int(k, "k", "top_k", low=0)
+    _, y = _task_data(task, "top_k")
+    order = np.argsort(-y, kind="stable")[:k]
+    return np.asarray(np.asarray(task.x)[order])
 
 
 def run_offline(task: OfflineTask, config: OfflineConfig | None = None, seed: int | None = 0) -> OfflineResult:
@@ -205,12 +256,21 @@ def run_offline(task: OfflineTask, config: OfflineConfig | None = None, seed: in
         An `OfflineResult`.
     """
     cfg = config or OfflineConfig()
+    if not isinstance(cfg, OfflineConfig):
+        raise InputDataError(f"The 'config' argument of run_offline must be an OfflineConfig. Got "
+                             f"{type(cfg).__name__} instead.")
+    if seed is not None:
+        check_int(seed, "seed", "run_offline", low=0)
+    check_int(task.budget, "budget", "run_offline", low=1)
+    task_x, task_y = _task_data(task, "run_offline")
     codec = DesignCodec.fit(task)
-    x = codec.encode(task.x)
-    y_mean, y_std = float(task.y.mean()), float(task.y.std())
+    x = codec.encode(task_x)
+    y_mean, y_std = float(task_y.mean()), float(task_y.std())
+    if not (math.isfinite(y_mean) and math.isfinite(y_std)):
+        raise InputDataError(f"Task {task.name!r}: the visible scores overflow when standardized.")
     if y_std == 0.0:
         raise InputDataError(f"Task {task.name!r}: every visible score is equal; nothing to learn.")
-    y = ((task.y - y_mean) / y_std).astype(np.float32)
+    y = ((task_y - y_mean) / y_std).astype(np.float32)
 
     n_models = cfg.ensemble_size if cfg.method in ("grad-mean", "grad-min") else 1
     models: list[MLP] = []

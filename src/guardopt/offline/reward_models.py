@@ -19,7 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InsufficientDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_in_range,
+    check_int,
+)
 from guardopt.core.seeding import derive_seed
 from guardopt.offline.ensembles import combine
 from guardopt.offline.nets import MLP, MLPConfig, make_mlp
@@ -45,6 +52,8 @@ class RewardModelConfig:
     weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.mlp, MLPConfig):
+            raise InvalidParameterError("mlp", "RewardModelConfig", "an MLPConfig", self.mlp)
         check_int(self.epochs, "epochs", "RewardModelConfig", low=1)
         check_int(self.batch_size, "batch_size", "RewardModelConfig", low=1)
         check_in_range(self.lr, "lr", "RewardModelConfig", 0.0, math.inf)
@@ -65,10 +74,12 @@ def train_reward_model(chosen: np.ndarray, rejected: np.ndarray, config: RewardM
         The trained model, ``(m, d) -> (m,)``, in eval mode.
     """
     cfg = config or RewardModelConfig()
-    a = torch.as_tensor(np.asarray(chosen), dtype=torch.float32)
-    b = torch.as_tensor(np.asarray(rejected), dtype=torch.float32)
-    if a.ndim != 2 or a.shape != b.shape or a.shape[0] == 0:
-        raise InputDataError(f"chosen and rejected must both be (n, d); got {tuple(a.shape)}, {tuple(b.shape)}.")
+    if not isinstance(cfg, RewardModelConfig):
+        raise InputDataError(f"The 'config' argument of train_reward_model must be a RewardModelConfig. Got "
+                             f"{type(cfg).__name__} instead.")
+    if seed is not None:
+        check_int(seed, "seed", "train_reward_model", low=0)
+    a, b = _pairs(chosen, rejected, "train_reward_model")
     model = make_mlp(a.shape[1], cfg.mlp, seed=seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(seed)
@@ -95,11 +106,17 @@ class RewardEnsemble:
     """
 
     def __init__(self, models: Sequence[MLP], offsets: np.ndarray, scales: np.ndarray) -> None:
-        if len(models) == 0 or len(offsets) != len(models) or len(scales) != len(models):
+        off = as_float_array(offsets, "offsets", "RewardEnsemble", finite=True)
+        sc = as_float_array(scales, "scales", "RewardEnsemble", finite=True)
+        if len(models) == 0 or off.shape != (len(models),) or sc.shape != (len(models),):
             raise InputDataError("RewardEnsemble needs one offset and one scale per member.")
+        if not np.all(sc > 0):
+            # A zero scale gives infinite scores and a negative one flips a member's ranking (its
+            # worst case would become its best).
+            raise InputDataError(f"The 'scales' argument of RewardEnsemble must be positive. Got {sc} instead.")
         self.models = list(models)
-        self.offsets = np.asarray(offsets, dtype=float)
-        self.scales = np.asarray(scales, dtype=float)
+        self.offsets = off
+        self.scales = sc
 
     @property
     def size(self) -> int:
@@ -119,16 +136,34 @@ class RewardEnsemble:
             reference: Responses ``(m, d)`` on which each member is standardized; defaults to the
                 training responses.
         """
-        check_int(k, "k", "RewardEnsemble.fit", low=1)
+        owner = "RewardEnsemble.fit"
+        check_int(k, "k", owner, low=1)
+        if seed is not None:
+            check_int(seed, "seed", owner, low=0)
+        a, b = _pairs(chosen, rejected, owner)
+        if reference is None:
+            ref = np.concatenate([a.numpy(), b.numpy()])
+        else:
+            ref = as_float_array(reference, "reference", owner, finite=True)
+            if ref.ndim != 2 or ref.shape[1] != a.shape[1]:
+                raise InputDataError(f"The 'reference' argument of {owner} must have shape (m, {a.shape[1]}). Got "
+                                     f"{ref.shape} instead.")
+            if ref.shape[0] < 2:
+                raise InsufficientDataError(f"The 'reference' argument of {owner} needs at least 2 responses to "
+                                            f"standardize on. Got {ref.shape[0]}.")
         models = [train_reward_model(chosen, rejected, config, seed=derive_seed(seed, "rm", i)) for i in range(k)]
-        ref = np.concatenate([chosen, rejected]) if reference is None else np.asarray(reference)
         raw = _raw_predict(models, ref)
         scales = raw.std(axis=1)
         return RewardEnsemble(models, raw.mean(axis=1), np.where(scales > 0, scales, 1.0))
 
     def predict(self, z: np.ndarray, chunk: int = 65536) -> np.ndarray:
-        """Standardized member scores of responses ``(..., d)``; returns ``(k, ...)``."""
-        z = np.asarray(z)
+        """Standardized member scores of finite responses ``(..., d)``; returns ``(k, ...)``."""
+        z = as_float_array(z, "z", "RewardEnsemble.predict", finite=True)
+        d = getattr(self.models[0], "in_dim", None)
+        if z.ndim == 0 or (d is not None and z.shape[-1] != d):
+            raise InputDataError(f"The 'z' argument of RewardEnsemble.predict must have shape (..., {d}). Got "
+                                 f"{z.shape} instead.")
+        check_int(chunk, "chunk", "RewardEnsemble.predict", low=1)
         flat = z.reshape(-1, z.shape[-1])
         raw = _raw_predict(self.models, flat, chunk)
         out = (raw - self.offsets[:, None]) / self.scales[:, None]
@@ -141,6 +176,18 @@ class RewardEnsemble:
     def score(self, z: np.ndarray, combiner: str = "wco", lam: float = 0.5) -> np.ndarray:
         """Combined score of responses ``(..., d)`` (see `guardopt.offline.ensembles.combine`)."""
         return combine(self.predict(z), combiner, lam, axis=0)
+
+
+def _pairs(chosen: np.ndarray, rejected: np.ndarray, owner: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Finite preference pairs ``(n, d)`` each, as float32 tensors, or an `InputDataError`."""
+    a = as_float_array(chosen, "chosen", owner, finite=True)
+    b = as_float_array(rejected, "rejected", owner, finite=True)
+    if a.ndim != 2 or a.shape != b.shape or a.shape[0] == 0 or a.shape[1] == 0:
+        raise InputDataError(f"chosen and rejected must both be (n, d); got {a.shape}, {b.shape}.")
+    at, bt = torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
+    if not (bool(torch.isfinite(at).all()) and bool(torch.isfinite(bt).all())):
+        raise InputDataError(f"{owner}: chosen and rejected must lie within float32's range.")
+    return at, bt
 
 
 def _raw_predict(models: Sequence[MLP], z: np.ndarray, chunk: int = 65536) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, as_float_array, check_in_range, check_int
 from guardopt.offline.coms import ConservativePenalty
 from guardopt.offline.ignite import SharpnessPenalty
 
@@ -70,12 +70,28 @@ def train_regressor(
 
     Returns:
         The `TrainHistory`.
+
+    Raises:
+        InputDataError: ``x`` or ``y`` is not finite real data of shapes ``(n, d)`` and ``(n,)``, or
+            ``config`` is not a `TrainConfig`.
     """
     cfg = config or TrainConfig()
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    yt = torch.as_tensor(y, dtype=torch.float32).reshape(-1)
+    if not isinstance(cfg, TrainConfig):
+        raise InputDataError(f"The 'config' argument of train_regressor must be a TrainConfig. Got "
+                             f"{type(cfg).__name__} instead.")
+    if seed is not None:
+        check_int(seed, "seed", "train_regressor", low=0)
+    # NaN or infinite data would "train" a model whose every loss is NaN: refuse it instead.
+    xt = torch.as_tensor(_finite(x, "x"), dtype=torch.float32)
+    yt = torch.as_tensor(_finite(y, "y"), dtype=torch.float32).reshape(-1)
     if xt.ndim != 2 or xt.shape[0] != yt.shape[0] or xt.shape[0] == 0:
         raise InputDataError(f"train_regressor needs x (n, d) and y (n,); got {tuple(xt.shape)}, {tuple(yt.shape)}.")
+    if not (bool(torch.isfinite(xt).all()) and bool(torch.isfinite(yt).all())):
+        raise InputDataError("train_regressor: x and y must lie within float32's range.")
+    in_dim = getattr(model, "in_dim", None)  # an `MLP` knows its input width
+    if isinstance(in_dim, int) and xt.shape[1] != in_dim:
+        raise InputDataError(f"The 'x' argument of train_regressor must have {in_dim} columns, the model's input "
+                             f"width. Got {xt.shape[1]} instead.")
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     hist = TrainHistory()
@@ -105,3 +121,9 @@ def train_regressor(
         hist.loss.append(float(loss.detach()))
     model.eval()
     return hist
+
+
+def _finite(value: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return as_float_array(value, name, "train_regressor", finite=True)
