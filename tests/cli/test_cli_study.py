@@ -58,6 +58,18 @@ def test_a_bad_flag_shows_the_subcommands_usage(capsys):
     assert err.startswith("usage: guardopt reproduce") and "Did you mean '--quick'?" in err
 
 
+def test_an_option_named_like_a_command_points_at_the_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--list"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: guardopt reproduce")
+    assert "'list' is a command: run 'guardopt list'." in err and "Did you mean" not in err
+    with pytest.raises(SystemExit):
+        main(["study", "show", "demo", "--storage", "sqlite:///x.db", "--report"])
+    assert "'report' is a command: run 'guardopt report'." in capsys.readouterr().err
+
+
 def test_report_on_a_missing_store_is_an_error(tmp_path, capsys):
     code = main(["report", "--store", str(tmp_path / "missing.db"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err

@@ -74,11 +74,21 @@ class Parser(argparse.ArgumentParser):
             message += f".{hint}" if hint else ""
         super().error(message)
 
+    #: The top-level command names, so that ``reproduce --list`` points at ``guardopt list``
+    #: rather than at the nearest spelling of one of ``reproduce``'s own options.
+    commands: tuple[str, ...] = ()
+
     def error_unrecognized(self, extras: Sequence[str]) -> NoReturn:
         """Refuse unknown options with this (sub)command's usage and the closest known option."""
         known = [o for a in self._actions for o in a.option_strings]
-        hints = "".join(suggest(e.split("=", 1)[0], known) for e in extras if e.startswith("-"))
+        hints = "".join(self._hint(e.split("=", 1)[0], known) for e in extras if e.startswith("-"))
         self.error(f"unrecognized arguments: {' '.join(extras)}.{hints}".replace("..", "."))
+
+    def _hint(self, option: str, known: Sequence[str]) -> str:
+        name = option.lstrip("-")
+        if name in self.commands and option not in known:
+            return f" {name!r} is a command: run 'guardopt {name}'."
+        return suggest(option, known)
 
 
 class _Version(argparse.Action):
@@ -263,7 +273,21 @@ def build_parser() -> Parser:
     _leaf(p_dash, "guardopt.cli.dashboard_cmd")
 
     _add_audit_parser(sub)
+    commands = tuple(sub.choices)
+    for p in _parsers(parser):
+        p.commands = commands
     return parser
+
+
+def _parsers(parser: Parser) -> list[Parser]:
+    """``parser`` and every (nested) sub-command parser under it."""
+    found = [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if isinstance(child, Parser):
+                    found.extend(_parsers(child))
+    return found
 
 
 def _add_audit_parser(sub: Any) -> None:
