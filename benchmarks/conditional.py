@@ -20,6 +20,10 @@ objective ignores the inactive ones: what a user without conditional spaces runs
 (Optuna's `TPESampler(seed=seed)` with its defaults, the same parameters suggested under the same
 conditions, define-by-run) and ``random`` (`Space.sample`).
 
+A reference, run with ``--methods optuna-gp``: Optuna's `GPSampler(seed=seed)` with its defaults on the
+same define-by-run objective as ``tpe`` (parameters outside the intersection of the trials' spaces are
+sampled independently, as Optuna does), to show where another GP stands against TPE on these tasks.
+
 Ablations, reported beside the others and never the GP of the headline comparison: ``gp-yj`` (the
 GP with ``output_transform="yeo-johnson"``, run with ``--methods gp-yj``), ``gp-tpe-start`` (a swap
 test: the GP started from TPE's own 10 random startup points instead of its Sobol design, run with
@@ -60,11 +64,15 @@ import numpy as np
 import guardopt as go
 from guardopt.bo.optimizer import GPOptimizer
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # the shared statistics, when imported by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_runs import median_difference_interval
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 METHODS = ("gp", "gp-flat", "tpe", "random")
 # ablations, run only when asked for: not part of the headline comparison
-EXTRA_METHODS = ("gp-yj", "gp-tpe-start")
+EXTRA_METHODS = ("gp-yj", "gp-tpe-start", "optuna-gp")
 
 
 @dataclass
@@ -238,6 +246,13 @@ def run_one(task: Task, method: str, seed: int, budget: int,
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         st = optuna.create_study(direction=task.direction, sampler=optuna.samplers.TPESampler(seed=seed))
         st.optimize(lambda tr: evaluate(optuna_params(task.space, tr)), n_trials=budget)
+    elif method == "optuna-gp":  # a reference: the GP an Optuna user has, on the same define-by-run objective
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        st = optuna.create_study(direction=task.direction, sampler=optuna.samplers.GPSampler(
+            seed=seed, warn_independent_sampling=False))
+        st.optimize(lambda tr: evaluate(optuna_params(task.space, tr)), n_trials=budget)
     elif method == "random":
         for p in task.space.sample(budget, seed=seed):
             evaluate(p)
@@ -255,9 +270,10 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
               meta: dict[str, Any]) -> str:
     from scipy.stats import wilcoxon
 
-    first = int(meta.get("seed_start", 0))
+    seeds_run = sorted({int(r["seed"]) for r in records})
     lines = ["# Conditional spaces: GP vs Optuna TPE vs random", "",
-             f"Budget {meta['budget']} trials, seeds {first}..{first + meta['seeds'] - 1}, CV folds {meta['folds']}; "
+             f"Budget {meta['budget']} trials, seeds {seeds_run[0]}..{seeds_run[-1]} ({len(seeds_run)} seeds), "
+             f"CV folds {meta['folds']}; "
              f"wall time {meta.get('wall_s', float('nan')):.0f} s on {meta['machine']}. "
              "Best value at the budget (accuracy: higher is better; jenatton: lower is better).", "",
              "| task | method | median | mean | q25 | q75 | s overhead / trial |", "|---|---|---|---|---|---|---|"]
@@ -276,7 +292,7 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
     for t in tasks:
         tpe = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == "tpe"}
         variants = ["gp", *sorted({r["method"] for r in records if r["task"] == t and r["method"].startswith("gp-")
-                                   and r["method"] != "gp-flat"})]
+                                   and r["method"] != "gp-flat"}), "optuna-gp"]
         for variant in variants:
             gp = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == variant}
             seeds = sorted(set(gp) & set(tpe))
@@ -291,12 +307,33 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
             lines.append(f"| {t} | {variant} | {len(seeds)} | {med:+.4f} | {wins} | {ties} | {losses} | {p:.3f} | "
                          f"{'yes' if med >= 0 else 'no'} |")
     lines += ["", "(the difference column is signed so that positive means the GP is better)", ""]
+    lines += _how_sure(records, tasks)
     ablations = {r["method"]: r["gp_options"] for r in records if "gp_options" in r}
     if ablations:
         lines += ["Ablations (GPOptimizer options; the headline `gp` uses the defaults):", ""]
         lines += [f"- `{m}`: `{json.dumps(o, sort_keys=True)}`" for m, o in sorted(ablations.items())]
         lines.append("")
     return "\n".join(lines)
+
+
+def _how_sure(records: list[dict[str, Any]], tasks: list[str]) -> list[str]:
+    """Median difference to TPE (positive = the GP better) with its 95% percentile-bootstrap interval."""
+    lines = ["How sure: median best value minus TPE's (signed so that positive means the GP is better), with a "
+             "95% percentile-bootstrap interval (20000 resamples of each method's runs, independently). An "
+             "interval that holds 0 means the runs cannot tell the two apart at this number of seeds.", "",
+             "| task | GP | runs (GP / TPE) | median difference | 95% interval |", "|---|---|---|---|---|"]
+    for t in tasks:
+        sign = -1.0 if t == "jenatton" else 1.0
+        tpe = [sign * r["best"] for r in records if r["task"] == t and r["method"] == "tpe"]
+        variants = ["gp", *sorted({r["method"] for r in records if r["task"] == t and r["method"].startswith("gp-")
+                                   and r["method"] != "gp-flat"}), "optuna-gp"]
+        for variant in variants:
+            gp = [sign * r["best"] for r in records if r["task"] == t and r["method"] == variant]
+            if not gp or not tpe:
+                continue
+            d, lo, hi = median_difference_interval(gp, tpe)
+            lines.append(f"| {t} | {variant} | {len(gp)} / {len(tpe)} | {d:+.4f} | [{lo:+.4f}, {hi:+.4f}] |")
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -316,7 +353,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(RESULTS / "conditional"))
     ap.add_argument("--fresh", action="store_true")
     ap.add_argument("--compare-with", default=None,
-                    help="another results JSON whose records join the Markdown summary (not the stored JSON)")
+                    help="other results JSONs (comma-separated) whose records join the Markdown summary (not the "
+                         "stored JSON)")
     ap.add_argument("--report-only", action="store_true", help="rewrite the Markdown from the stored JSON")
     args = ap.parse_args(argv)
     tasks, methods = args.tasks.split(","), args.methods.split(",")
@@ -368,14 +406,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def _write_report(data: dict[str, Any], compare_with: str | None, out_md: Path) -> None:
     records = list(data["records"])
-    if compare_with:
-        records += json.loads(Path(compare_with).read_text())["records"]
+    joined = [Path(f) for f in compare_with.split(",")] if compare_with else []
+    for path in joined:
+        records += json.loads(path.read_text())["records"]
     present = [m for m in (*METHODS, *EXTRA_METHODS) if any(r["method"] == m for r in records)]
     present += sorted({r["method"] for r in records} - set(present))  # --gp-options ablations
     present_tasks = [t for t in TASKS if any(r["task"] == t for r in records)]
     text = summarize(records, present_tasks, present, data["meta"])
-    if compare_with:
-        text += f"\n(records of {Path(compare_with).name} joined for this summary)\n"
+    if joined:
+        text += f"\n(records of {', '.join(p.name for p in joined)} joined for this summary)\n"
     out_md.write_text(text)
     print(text)
 

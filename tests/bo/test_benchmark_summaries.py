@@ -104,3 +104,31 @@ def test_summary_reports_the_interval_against_nsga2(mob) -> None:  # type: ignor
     text = mob.summarize(recs, {}, [])
     row = next(line for line in text.splitlines() if line.startswith("| dtlz2 | guardopt-ehvi | 3 / 3 |"))
     assert "| +0.1 |" in row
+
+
+@pytest.fixture(scope="module")
+def cond():  # type: ignore[no-untyped-def]
+    return _load(_PATH.parent / "conditional.py", "conditional_benchmark_under_test")
+
+
+def _cond(task: str, method: str, seed: int, best: float) -> dict:
+    return {"task": task, "method": method, "seed": seed, "best": best, "overhead_s_per_trial": 0.0}
+
+
+def test_conditional_how_sure_is_signed_for_the_gp_and_names_the_seeds(cond) -> None:  # type: ignore[no-untyped-def]
+    # accuracy (higher better): GP medians 0.90, TPE 0.95 -> -0.05; jenatton (lower better): GP 0.1, TPE 0.3 -> +0.2
+    records = [_cond("svc-digits", "gp", s, v) for s, v in enumerate([0.90, 0.90, 0.90])]
+    records += [_cond("svc-digits", "tpe", s, v) for s, v in enumerate([0.95, 0.95, 0.95])]
+    records += [_cond("jenatton", "gp", s, 0.1) for s in range(3)]
+    records += [_cond("jenatton", "tpe", s, 0.3) for s in range(3)]
+    records += [_cond("jenatton", "optuna-gp", s + 10, 0.5) for s in range(2)]
+    rows = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in cond._how_sure(records, ["svc-digits",
+                                                                                                    "jenatton"])
+            if line.startswith("| ") and not line.startswith("| task")}
+    assert "| 3 / 3 | -0.0500 | [-0.0500, -0.0500] |" in rows[("svc-digits", "gp")]
+    assert "| 3 / 3 | +0.2000 | [+0.2000, +0.2000] |" in rows[("jenatton", "gp")]
+    assert "| 2 / 3 | -0.2000 | [-0.2000, -0.2000] |" in rows[("jenatton", "optuna-gp")]
+    assert ("svc-digits", "optuna-gp") not in rows  # no runs: no line, never a made-up difference
+    meta = {"budget": 30, "folds": 3, "machine": "m", "wall_s": 1.0}
+    head = cond.summarize(records, ["svc-digits", "jenatton"], ["gp", "tpe", "optuna-gp"], meta).splitlines()[2]
+    assert head.startswith("Budget 30 trials, seeds 0..11 (5 seeds)")
