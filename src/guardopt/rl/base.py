@@ -18,6 +18,7 @@ from torch import nn
 
 from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
 from guardopt.rl.data import validate_dataset
+from guardopt.rl.persistence import load_state, save_state
 
 __all__ = ["OfflineLearner"]
 
@@ -145,18 +146,15 @@ class OfflineLearner:
                  "obs_dim": self.obs_dim, "act_dim": self.act_dim, "mean": self._mean, "std": self._std,
                  "modules": {k: m.state_dict() for k, m in self.modules.items()}, "log": self.log,
                  "extra": self._extra_state()}
-        torch.save(state, Path(path))
-        return Path(path)
+        return save_state(state, path)
 
     @classmethod
     def load(cls, path: str | Path) -> OfflineLearner:
-        """Rebuild a learner saved by `save`."""
-        if not Path(path).is_file():
-            raise InvalidParameterError("path", f"{cls.__name__}.load", "an existing file saved by save", str(path))
-        state = torch.load(Path(path), weights_only=False)
-        if not isinstance(state, dict) or state.get("learner") != cls.__name__:
+        """Rebuild a learner saved by `save` (read with ``weights_only=True``: a file cannot run code)."""
+        state = load_state(path, f"{cls.__name__}.load")
+        if state.get("learner") != cls.__name__:
             raise InvalidParameterError("path", f"{cls.__name__}.load", f"a file saved by {cls.__name__}",
-                                        state.get("learner") if isinstance(state, dict) else type(state).__name__)
+                                        state.get("learner"))
         cfg = state["config"]
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
         self = cls(cls.config_cls(**cfg))

@@ -32,6 +32,7 @@ from torch import nn
 from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
 from guardopt.rl.base import _progress
 from guardopt.rl.data import validate_dataset
+from guardopt.rl.persistence import load_state, save_state
 
 __all__ = ["DynamicsConfig", "EnsemblePrediction", "GaussianEnsemble"]
 
@@ -334,16 +335,13 @@ class GaussianEnsemble:
         state = {"config": dataclasses.asdict(self.config), "obs_dim": self.obs_dim, "act_dim": self.act_dim,
                  "norm": [self._in_mean, self._in_std, self._out_mean, self._out_std], "elites": self.elites,
                  "holdout_mse": self.holdout_mse, "weights": self._net.state_dict(), "log": self.log}
-        torch.save(state, Path(path))
-        return Path(path)
+        return save_state(state, path)
 
     @classmethod
     def load(cls, path: str | Path) -> GaussianEnsemble:
-        """Rebuild an ensemble saved by `save`."""
-        if not Path(path).is_file():
-            raise InvalidParameterError("path", "GaussianEnsemble.load", "an existing file saved by save", str(path))
-        state = torch.load(Path(path), weights_only=False)
-        if not isinstance(state, dict) or not {"config", "weights", "norm", "elites"} <= set(state):
+        """Rebuild an ensemble saved by `save` (read with ``weights_only=True``: a file cannot run code)."""
+        state = load_state(path, "GaussianEnsemble.load")
+        if not {"config", "weights", "norm", "elites"} <= set(state):
             raise InvalidParameterError("path", "GaussianEnsemble.load", "a file saved by GaussianEnsemble.save",
                                         str(path))
         self = cls(DynamicsConfig(**state["config"]))
