@@ -220,11 +220,11 @@ function dot(svg, x, y, ok, title) {
   c.appendChild(sv("title", {}, title));
   svg.appendChild(c);
 }
-function drawHistory(node, rows, direction) {
+function drawHistory(node, rows, direction, reason) {
   clear(node);
   const pts = rows.filter((r) => typeof r.value === "number");
   if (!pts.length) {
-    node.appendChild(el("p", { class: "muted" }, "No completed trial with a finite value yet."));
+    node.appendChild(el("p", { class: "muted" }, reason || "No completed trial with a finite value yet."));
     return;
   }
   const f = frame(Math.max(node.clientWidth || 760, 420), 260);
@@ -332,7 +332,7 @@ function drawStudy(d) {
   cards.appendChild(card("failed", d.counts.failed));
   cards.appendChild(card("feasible", d.counts.feasible));
   cards.appendChild(card("best feasible value", d.best ? d.best.value : null));
-  drawHistory(document.getElementById("history"), d.history, d.direction);
+  drawHistory(document.getElementById("history"), d.history, d.direction, d.history_reason);
   const cp = document.getElementById("constraints"); clear(cp);
   document.getElementById("constraints-panel").hidden = !d.constraints.length;
   for (const c of d.constraints) drawConstraint(cp, c.name, d.constraint_values[c.name]);

@@ -127,9 +127,11 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
 
     Returns:
         A JSON-ready dict with keys ``name, direction, params, constraints, counts, version,
-        best, history, constraint_values, trials`` (``history``: one row per trial with
-        ``number, state, value, feasible, best_feasible``; ``constraint_values``: per constraint
-        ``op, limit`` and ``points`` as ``[number, value, satisfied]``).
+        best, history, history_reason, constraint_values, trials`` (``history``: one row per trial
+        with ``number, state, value, feasible, best_feasible``, empty for a multi-objective study,
+        whose ``history_reason`` says why (otherwise None) and whose ``direction`` lists every
+        objective's; ``constraint_values``: per constraint ``op, limit`` and ``points`` as
+        ``[number, value, satisfied]``).
 
     Raises:
         InvalidParameterError: no study ``name`` in the storage (naming ``name``), or ``rows`` < 1.
@@ -145,7 +147,14 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
     direction = "maximize" if spec.get("direction") == "maximize" else "minimize"
     feasible = [meets_constraints(t, constraints) for t in trials]
     data = _study_data(name, spec, direction, constraints, trials, feasible)
-    history: Table = history_table(data)
+    directions = [str(d) for d in spec.get("directions") or ()]
+    history_reason = None
+    if len(directions) >= 2:  # history_table refuses several objectives: the rest of the page still shows
+        history_reason = (f"A multi-objective study ({', '.join(directions)}): its trials store several values, "
+                          "so there is no single-objective history (`guardopt study plot` draws its Pareto front).")
+        history: Table | None = None
+    else:
+        history = history_table(data)
     cons: dict[str, Any] = {k: {"op": op, "limit": limit, "points": []} for k, (op, limit) in constraints.items()}
     if constraints:
         for number, cname, value, _op, _limit, ok in constraints_table(data):
@@ -161,14 +170,15 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
         "failure_reason": t.failure_reason,
     } for t, f in list(zip(trials, feasible))[-rows:]][::-1]
     return jsonable({
-        "name": name, "direction": direction, "params": param_names,
+        "name": name, "direction": ", ".join(directions) if history is None else direction,
+        "params": param_names,
         "constraints": [{"name": k, "op": op, "limit": limit} for k, (op, limit) in constraints.items()],
         "counts": {"trials": len(trials), "complete": states.count(TrialState.COMPLETE),
                    "running": states.count(TrialState.RUNNING), "failed": states.count(TrialState.FAILED),
                    "feasible": int(sum(feasible))},
         "version": version_of(trials),
         "best": None if best is None else {"number": best.number, "value": best.value, "params": dict(best.params)},
-        "history": history.as_dicts(),
+        "history": [] if history is None else history.as_dicts(), "history_reason": history_reason,
         "constraint_values": cons,
         "trials": table, "trials_shown": len(table),
     })

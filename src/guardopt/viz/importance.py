@@ -89,6 +89,8 @@ def importance_table(study: Study | StudyData, method: Method = "auto", seed: in
     else:
         scores = _permutation(data, done, seed)
         note = "permutation importance of a random forest (scikit-learn)"
+    if scores and not any(scores.values()):
+        note += "; no parameter explains any variance of the values (every importance is 0)"
     if extreme:
         note += "; computed on the ranks of the values (some are beyond ±1e100)"
     if dropped:
@@ -147,7 +149,14 @@ def _fanova(data: StudyData, seed: int) -> dict[str, float]:
                                                        distributions={k: dists[k] for k in t.params}))
         evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=FANOVA_TREES, max_depth=FANOVA_DEPTH,
                                                                 seed=seed)
-        scores = optuna.importance.get_param_importances(ostudy, evaluator=evaluator, normalize=True)
+        try:
+            scores = optuna.importance.get_param_importances(ostudy, evaluator=evaluator, normalize=True)
+        except RuntimeError as exc:
+            if "zero total variance" not in str(exc):
+                raise
+            # Values the forest cannot tell apart (all equal, or differing by ~1e-300): Optuna refuses;
+            # no parameter explains any variance, as the permutation method says with zeros.
+            scores = {n: 0.0 for n in data.names if all(n in t.params for t, _ in data.complete)}
     finally:
         log.setLevel(level)
     return {k: float(v) for k, v in scores.items()}

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from guardopt.core.errors import UnsupportedError
 from guardopt.core.space import Choice
 from guardopt.core.trial import TrialState
 from guardopt.viz.importance import Method, importance_table
@@ -26,6 +27,7 @@ from guardopt.viz.tables import (
     Table,
     _pair,
     _require,
+    _single_objective,
     constraints_table,
     contour_table,
     history_table,
@@ -72,7 +74,10 @@ def _colour_values(values: Any) -> tuple[np.ndarray, str]:
     if _extreme(v):
         from scipy.stats import rankdata
 
-        return rankdata(v), "objective rank (values beyond ±1e100)"
+        ranks = np.full(v.shape, math.nan)  # a NaN would make every rank NaN: rank the finite values only
+        finite = np.isfinite(v)
+        ranks[finite] = rankdata(v[finite])
+        return ranks, "objective rank (values beyond ±1e100)"
     return v, "objective"
 
 
@@ -96,7 +101,8 @@ def _scatter_feasibility(ax: Axes, x: Any, y: Any, feasible: Sequence[bool],
 def plot_history(study: Study | StudyData) -> Figure:
     """Objective value per trial, feasible and infeasible marked, with the best feasible value so far.
 
-    Failed and pruned trials (no value) are grey ticks along the bottom of the axes.
+    Failed and pruned trials (no value) are grey ticks along the bottom of the axes; trials still
+    RUNNING are not drawn.
     """
     data = StudyData.of(study)
     table = history_table(data)
@@ -110,7 +116,7 @@ def plot_history(study: Study | StudyData) -> Figure:
     if best:
         ax.step([b[0] for b in best], [b[1] for b in best], where="post", color="tab:green", lw=1.6,
                 label="best feasible so far")
-    other = [r["number"] for r in rows if r["state"] != TrialState.COMPLETE.value]
+    other = [r["number"] for r in rows if r["state"] in (TrialState.FAILED.value, TrialState.PRUNED.value)]
     if other:
         ax.scatter(other, [0.0] * len(other), marker="|", s=120, color="0.55",
                    transform=ax.get_xaxis_transform(), clip_on=False, label="failed / pruned")
@@ -157,6 +163,7 @@ def _axis_values(data: StudyData, name: str, values: Sequence[Any]) -> tuple[np.
 def plot_slice(study: Study | StudyData) -> Figure:
     """One panel per parameter: objective value against the parameter's value (active trials only)."""
     data = StudyData.of(study)
+    _single_objective(data, "slice plot")
     done = data.complete
     names = data.names
     ncols = min(len(names), 3)
@@ -191,11 +198,20 @@ def plot_contour(study: Study | StudyData, x: str | None = None, y: str | None =
 
     The contour is a linear interpolation on a Delaunay triangulation of the evaluated points (log
     parameters in log10 units); with fewer than 3 points in general position only the points are drawn.
+    Trials with a NaN or infinite value are drawn as points but left out of the surface.
+
+    Raises:
+        UnsupportedError: fewer than two numeric parameters, no completed trial, or none in which both
+            parameters are active.
+        InvalidParameterError: ``x`` or ``y`` is not a numeric parameter of the space.
     """
     data = StudyData.of(study)
     x, y = _pair(data, x, y)
     rows = contour_table(data, x, y).as_dicts()
     _require(data, 1, "contour plot")
+    if not rows:
+        raise UnsupportedError(f"No completed trial of study {data.name!r} has both {x!r} and {y!r} active; "
+                               "there is nothing to draw (pick other parameters with x= and y=).")
     xs = np.array([r[x] for r in rows], dtype=float)
     ys = np.array([r[y] for r in rows], dtype=float)
     zs, zlabel = _colour_values([r["value"] for r in rows])
@@ -204,8 +220,9 @@ def plot_contour(study: Study | StudyData, x: str | None = None, y: str | None =
     fig = _figure(6.0, 4.8)
     ax = fig.add_subplot()
     cmap = "viridis" if data.direction == "maximize" else "viridis_r"
+    finite = np.isfinite(zs)  # one NaN or inf value would make matplotlib refuse the whole surface
     try:
-        cs = ax.tricontourf(px, py, zs, levels=14, cmap=cmap, alpha=0.85)
+        cs = ax.tricontourf(px[finite], py[finite], zs[finite], levels=14, cmap=cmap, alpha=0.85)
         fig.colorbar(cs, ax=ax, label=f"{zlabel} (interpolated)")
     except (ValueError, RuntimeError):  # too few points, or all on a line: no triangulation
         pass
@@ -223,14 +240,18 @@ def plot_parallel_coordinates(study: Study | StudyData) -> Figure:
     """One line per completed trial across every parameter's axis and the objective, coloured by value.
 
     Each axis is scaled to [0, 1] over the parameter's range (log scale kept; a choice by its option
-    index). Infeasible trials are grey dashed lines; an inactive parameter leaves a gap in the line.
+    index). Infeasible trials are grey dashed lines, feasible ones with a NaN or infinite value grey
+    solid lines; an inactive parameter (or a non-finite value) leaves a gap in the line.
     """
     data = StudyData.of(study)
     done = _require(data, 1, "parallel coordinate plot")
     names = data.names
-    values, vlabel = _colour_values([t.value for t, _ in done])
-    raw_lo, raw_hi = min(t.value for t, _ in done), max(t.value for t, _ in done)  # type: ignore[type-var]
-    lo, hi = float(np.min(values)), float(np.max(values))
+    raw = np.array([t.value for t, _ in done], dtype=float)
+    values, vlabel = _colour_values(raw)
+    # The scales are those of the finite values: one NaN once made every line's colour NaN (invisible).
+    shown = np.isfinite(values)
+    raw_lo, raw_hi = (float(np.min(raw[shown])), float(np.max(raw[shown]))) if shown.any() else (math.nan, math.nan)
+    lo, hi = (float(np.min(values[shown])), float(np.max(values[shown]))) if shown.any() else (0.0, 0.0)
     span = hi - lo if hi > lo else 1.0
     fig = _figure(max(6.0, 1.5 * (len(names) + 1)), 4.4)
     ax = fig.add_subplot()
@@ -244,8 +265,10 @@ def plot_parallel_coordinates(study: Study | StudyData) -> Figure:
     for (t, feasible), v in sorted(zip(done, values), key=lambda item: item[0][1]):
         ys = [_unit(data, n, t.params[n]) if n in t.params else math.nan for n in names]
         ys.append((v - lo) / span)
-        if feasible:
+        if feasible and math.isfinite(v):
             ax.plot(xs, ys, color=cmap(norm(v)), lw=1.3, alpha=0.9)
+        elif feasible:  # a NaN or infinite value: no colour, a gap on the objective axis
+            ax.plot(xs, ys, color="0.6", lw=1.0, alpha=0.8)
         else:
             ax.plot(xs, ys, color="0.6", lw=1.0, ls="--", alpha=0.8)
     for i, name in enumerate(names):

@@ -68,7 +68,8 @@ class Table:
     def to_markdown(self) -> str:
         """A Markdown table (numbers with 4 significant digits, ``—`` for None)."""
         head = f"**{self.title}**" + (f" — {self.note}" if self.note else "")
-        lines = [head, "", "| " + " | ".join(self.columns) + " |", "|" + "---|" * len(self.columns)]
+        header = "| " + " | ".join(_cell(c) for c in self.columns) + " |"  # a name with '|' is escaped too
+        lines = [head, "", header, "|" + "---|" * len(self.columns)]
         lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in self.rows]
         return "\n".join(lines) + "\n"
 
@@ -129,13 +130,22 @@ class StudyData:
     def load(name: str, storage: Storage | str) -> StudyData:
         """Read a stored study without resuming it (nothing is written to the storage).
 
+        A URL is opened read-only (`guardopt.dashboard.open_read_only`): a SQLite file is neither
+        created nor migrated.
+
         Raises:
             InvalidParameterError: no study of that name in the storage.
             UnsupportedError: its objective defines the space and no trial suggested a parameter yet.
+            StorageError: the storage cannot be read (e.g. no such SQLite file).
         """
         from guardopt.core.storage import make_storage
 
-        store = make_storage(storage)
+        if isinstance(storage, str):
+            from guardopt.dashboard.source import open_read_only
+
+            store = open_read_only(storage)
+        else:
+            store = make_storage(storage)
         spec = store.get_spec(name)
         if spec is None:
             raise InvalidParameterError("name", "StudyData.load", f"one of {store.study_names()}", name)
@@ -177,7 +187,8 @@ def _best_so_far(values: Sequence[float], feasible: Sequence[bool], minimize: bo
     out: list[float | None] = []
     best: float | None = None
     for v, f in zip(values, feasible):
-        if f and not math.isnan(v) and (best is None or (v < best if minimize else v > best)):
+        # A non-finite value (another writer's NaN or a diverged inf) is no result to recommend.
+        if f and math.isfinite(v) and (best is None or (v < best if minimize else v > best)):
             best = v
         out.append(best)
     return out
@@ -189,7 +200,8 @@ def _best_so_far(values: Sequence[float], feasible: Sequence[bool], minimize: bo
 def history_table(study: Study | StudyData) -> Table:
     """Every trial in order: state, value, feasibility and the best feasible value so far.
 
-    Columns: ``number, state, value, feasible, best_feasible``.
+    Columns: ``number, state, value, feasible, best_feasible`` (the best finite value of a feasible
+    trial up to this one, None before the first).
     """
     data = StudyData.of(study)
     _single_objective(data, "optimization history")
