@@ -172,7 +172,8 @@ def step_entropies(entropy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B,)`` the masked mean (0 for a row without tokens).
     """
-    if entropy.shape != mask.shape or entropy.ndim != 2:
+    if not isinstance(entropy, torch.Tensor) or not isinstance(mask, torch.Tensor) or entropy.shape != mask.shape \
+            or entropy.ndim != 2:
         raise InputDataError("step_entropies: 'entropy' and 'mask' must share one (B, T) shape.")
     m = mask.to(entropy.dtype)
     return (torch.where(m > 0, entropy, torch.zeros_like(entropy)) * m).sum(-1) / m.sum(-1).clamp_min(1.0)

@@ -52,7 +52,7 @@ from torch import nn
 
 from guardopt.align.flow import SDETrajectory, gaussian_step_logp, sde_sample, sde_step_mean
 from guardopt.align.losses import grpo_advantages
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
 __all__ = [
     "FlowGRPOConfig",
@@ -127,10 +127,11 @@ def normalized_log_ratio(logp: torch.Tensor, logp_old: torch.Tensor, mean: torch
         mean, mean_old: ``(T, N, D)`` step means of the two policies.
         std: ``(T,)`` transition standard deviations.
     """
-    _finite("normalized_log_ratio", logp=logp, logp_old=logp_old)
+    _finite("normalized_log_ratio", logp=logp, logp_old=logp_old, mean=mean, mean_old=mean_old, std=std)
     if logp.shape != logp_old.shape or logp.shape != mean.shape[:2]:
         raise InputDataError(f"normalized_log_ratio: 'logp' and 'logp_old' must have shape (T, N) = "
                              f"{tuple(mean.shape[:2])}. Got {tuple(logp.shape)} and {tuple(logp_old.shape)}.")
+    _check_std("normalized_log_ratio", std, logp.shape[0])
     return std[:, None] * (logp - logp_old + ratio_bias(mean, mean_old, std))
 
 
@@ -149,6 +150,9 @@ def clipped_objective(log_ratio: torch.Tensor, advantages: torch.Tensor, clip_ep
     """
     eps = check_in_range(clip_eps, "clip_eps", "clipped_objective", 0.0, 1.0)
     _finite("clipped_objective", log_ratio=log_ratio, advantages=advantages)
+    if advantages.shape not in (log_ratio.shape, log_ratio.shape[-1:]):
+        raise InputDataError(f"clipped_objective: 'advantages' must have shape (N,) = {tuple(log_ratio.shape[-1:])} "
+                             f"or the log-ratio's {tuple(log_ratio.shape)}. Got {tuple(advantages.shape)}.")
     adv = advantages if advantages.ndim == log_ratio.ndim else advantages.unsqueeze(0)
     ratio = torch.exp(log_ratio)
     return torch.minimum(ratio * adv, torch.clamp(ratio, 1.0 - eps, 1.0 + eps) * adv)
@@ -184,10 +188,17 @@ def grpo_guard_loss(logp: torch.Tensor, logp_old: torch.Tensor, mean: torch.Tens
     """
     _check_steps("grpo_guard_loss", logp, logp_old, advantages)
     _check_std("grpo_guard_loss", std, logp.shape[0])
+    for name, flag in (("ratio_norm", ratio_norm), ("reweight", reweight)):
+        if not isinstance(flag, bool):
+            raise InvalidParameterError(name, "grpo_guard_loss", "a bool", flag)
     lr = normalized_log_ratio(logp, logp_old, mean, mean_old, std) if ratio_norm else logp - logp_old
     obj = clipped_objective(lr, advantages, clip_eps)
     if reweight:
-        obj = obj * step_weights(dt)[:, None]
+        w = step_weights(dt)
+        if w.shape != (logp.shape[0],):
+            raise InputDataError(f"grpo_guard_loss: 'dt' must have shape (T,) = ({logp.shape[0]},). "
+                                 f"Got {tuple(dt.shape)}.")
+        obj = obj * w[:, None]
     return -obj.mean()
 
 
@@ -276,8 +287,6 @@ class GRPOGuardConfig(FlowGRPOConfig):
         super().__post_init__()
         for name in ("ratio_norm", "reweight"):
             if not isinstance(getattr(self, name), bool):
-                from guardopt.core.errors import InvalidParameterError
-
                 raise InvalidParameterError(name, "GRPOGuardConfig", "a bool", getattr(self, name))
 
 

@@ -102,7 +102,8 @@ def filter_and_regenerate(prompts: Sequence[P], generate: Callable[[list[P], int
         prompts: The prompts (any type).
         generate: ``(prompts, round) -> one response (ids) per prompt``; ``round`` counts from 0, so a
             sampler can draw fresh random numbers each round.
-        classify: ``(prompts, responses) -> one severity level (0 … 3) per response``.
+        classify: ``(prompts, responses) -> one severity level (0 … 3) per response``; a level that is
+            not a whole number in 0 … 3 (0.9, NaN) raises `InputDataError` rather than being truncated.
         config: The loop.
 
     Returns:
@@ -125,8 +126,15 @@ def filter_and_regenerate(prompts: Sequence[P], generate: Callable[[list[P], int
         if len(new) != len(sub):
             raise InputDataError(f"filter_and_regenerate: 'generate' returned {len(new)} responses for "
                                  f"{len(sub)} prompts.")
-        lv = [int(x) for x in classify(sub, [list(c) for c in new])]
-        if len(lv) != len(sub) or any(not 0 <= x < len(SEVERITY_NAMES) for x in lv):
+        raw = list(classify(sub, [list(c) for c in new]))
+        # A level must be a whole number: truncating 0.9 (or a probability) to 0 would accept a
+        # flagged response, and a NaN level must not pass as anything (fail closed).
+        try:
+            lv = [int(x) for x in raw]
+            whole = all(not isinstance(x, (str, bytes)) and float(x) == i for x, i in zip(raw, lv))
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole or len(lv) != len(sub) or any(not 0 <= x < len(SEVERITY_NAMES) for x in lv):
             raise InputDataError("filter_and_regenerate: 'classify' must return one level in 0..3 per response.")
         still = []
         for i, c, level in zip(active, new, lv):

@@ -291,8 +291,11 @@ def dual_update(log_lambda: float, upper: float, threshold: float, lr: float, la
     lr = check_in_range(lr, "lr", owner, 0.0, math.inf, low_open=False)
     lambda_max = check_in_range(lambda_max, "lambda_max", owner, 0.0)
     try:
-        u = float(upper) if isinstance(upper, (int, float)) and not isinstance(upper, bool) else math.nan
-    except OverflowError:  # an int beyond any float is no bound
+        # Any real scalar (a numpy float32, a 0-d tensor) is a bound; strings, bools and arrays are not.
+        not_real = isinstance(upper, (bool, np.bool_, str, bytes)) or str(getattr(upper, "dtype", "")) in ("bool",
+                                                                                                          "torch.bool")
+        u = math.nan if not_real or getattr(upper, "ndim", 0) != 0 else float(upper)
+    except (TypeError, ValueError, OverflowError):  # not a number, or an int beyond any float: no bound
         u = math.nan
     if not math.isfinite(u):
         return math.log(lambda_max)

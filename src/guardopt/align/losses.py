@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from guardopt.core.errors import InputDataError, check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range
 
 __all__ = [
     "divergence_mask",
@@ -36,9 +36,18 @@ __all__ = [
 
 
 def _check_same_shape(owner: str, **tensors: torch.Tensor) -> None:
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise InputDataError(f"{owner}: {name!r} must be a torch tensor. Got {type(t).__name__} instead.")
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
         raise InputDataError(f"{owner}: the tensors must share one shape. Got {shapes} instead.")
+
+
+def _check_bool(value: object, param: str, owner: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(param, owner, "a bool", value)
+    return value
 
 
 def _check_finite(owner: str, **tensors: torch.Tensor) -> None:
@@ -183,6 +192,9 @@ def grpo_advantages(rewards: torch.Tensor, scale: bool = True, eps: float = 1e-4
     Returns:
         ``(P, G)`` advantages; every entry of a zero-variance group is 0 (no learning signal).
     """
+    if not isinstance(rewards, torch.Tensor):
+        raise InputDataError(f"grpo_advantages: 'rewards' must be a torch tensor. Got {type(rewards).__name__}.")
+    _check_bool(scale, "scale", "grpo_advantages")
     if rewards.ndim != 2 or rewards.shape[1] < 1:
         raise InputDataError(f"grpo_advantages: 'rewards' must have shape (P, G). Got {tuple(rewards.shape)}.")
     _check_finite("grpo_advantages", rewards=rewards)
@@ -224,6 +236,10 @@ def grpo_loss(
 
     Returns:
         The scalar loss.
+
+    Raises:
+        InputDataError: a NaN or infinite log-probability on a masked token (off the mask, padding
+            may hold anything), non-finite advantages, or mismatched shapes.
     """
     _check_same_shape("grpo_loss", token_logps=token_logps, old_token_logps=old_token_logps,
                       ref_token_logps=ref_token_logps, mask=mask)
@@ -232,11 +248,15 @@ def grpo_loss(
     clip_eps = check_in_range(clip_eps, "clip_eps", "grpo_loss", 0.0, 1.0)
     kl_beta = check_in_range(kl_beta, "kl_beta", "grpo_loss", 0.0, low_open=False)
     high = clip_eps if clip_eps_high is None else check_in_range(clip_eps_high, "clip_eps_high", "grpo_loss", 0.0)
-    _check_finite("grpo_loss", advantages=advantages)
+    _check_bool(kl_ratio_weighted, "kl_ratio_weighted", "grpo_loss")
+    _check_finite("grpo_loss", advantages=advantages, mask=mask)
     m = mask.to(token_logps.dtype)
     lp = torch.where(m > 0, token_logps, torch.zeros_like(token_logps))
     old = torch.where(m > 0, old_token_logps, torch.zeros_like(old_token_logps))
     ref = torch.where(m > 0, ref_token_logps, torch.zeros_like(ref_token_logps))
+    # Only the masked tokens count: a NaN or -inf log-probability there would give a NaN loss, or a
+    # finite but meaningless one once the ratio is clipped (padding outside the mask may be anything).
+    _check_finite("grpo_loss", token_logps=lp, old_token_logps=old, ref_token_logps=ref)
     ratio = torch.exp(lp - old)
     adv = advantages[:, None]
     surrogate = torch.minimum(ratio * adv, ratio.clamp(1.0 - clip_eps, 1.0 + high) * adv)

@@ -206,6 +206,9 @@ def ppo_actor_loss(logps: torch.Tensor, old_logps: torch.Tensor, advantages: tor
     _finite("ppo_actor_loss", old_logps=old_logps, advantages=advantages, mask=mask)
     clip_eps = check_in_range(clip_eps, "clip_eps", "ppo_actor_loss", 0.0, 1.0)
     m = mask.to(logps.dtype)
+    # The current log-probabilities count on the mask only (padding may be anything); a NaN or -inf
+    # there would give a NaN loss, or a finite one from a clipped ratio of 0.
+    _finite("ppo_actor_loss", logps=torch.where(m > 0, logps, torch.zeros_like(logps)))
     ratio = torch.exp(torch.where(m > 0, logps - old_logps, torch.zeros_like(logps)))
     surrogate = torch.minimum(ratio * advantages, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages)
     return -_masked_mean(surrogate, m)
@@ -296,7 +299,11 @@ class LagrangeMultiplier:
 
     def update(self, episode_costs: Sequence[float]) -> float:
         """Add one update's episode costs to the window, step ``log λ`` (after the delay), return λ."""
-        vals = [float(c) for c in episode_costs]
+        try:
+            vals = [float(c) for c in episode_costs]
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InputDataError("LagrangeMultiplier.update: 'episode_costs' must be a non-empty list of finite "
+                                 "numbers.") from exc
         if not vals or not all(math.isfinite(c) for c in vals):
             raise InputDataError("LagrangeMultiplier.update: 'episode_costs' must be a non-empty list of finite "
                                  "numbers.")
@@ -433,6 +440,8 @@ class PPOConfig:
         check_int(self.max_new, "max_new", owner, 1)
         check_in_range(self.temperature, "temperature", owner, 0.0)
         check_in_range(self.grad_clip, "grad_clip", owner, 0.0)
+        if not isinstance(self.progress, bool):
+            raise InvalidParameterError("progress", owner, "a bool", self.progress)
 
     @property
     def generations(self) -> int:

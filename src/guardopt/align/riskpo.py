@@ -200,12 +200,15 @@ def mvar_advantages(scores: Any, q_alpha: float | torch.Tensor, q_beta: float | 
     if alpha == 0.0 and omega > 0.0:
         raise InvalidParameterError("omega", "mvar_advantages", "0 when alpha = 0", omega)
     is_tensor = isinstance(scores, torch.Tensor)
-    s = scores if is_tensor else np.asarray(scores, dtype=float)
-    if not bool(np.all(np.isfinite(np.asarray(s.tolist() if is_tensor else s, dtype=float)))):
-        raise InputDataError("mvar_advantages: 'scores' must be finite.")
-    for name, q in (("q_alpha", q_alpha), ("q_beta", q_beta)):
-        if not bool(np.all(np.isfinite(np.asarray(q.tolist() if hasattr(q, "tolist") else q, dtype=float)))):
-            raise InputDataError(f"mvar_advantages: '{name}' must be finite.")
+    try:
+        s = scores if is_tensor else np.asarray(scores, dtype=float)
+        for name, v in (("scores", s), ("q_alpha", q_alpha), ("q_beta", q_beta)):
+            if not bool(np.all(np.isfinite(np.asarray(v.tolist() if hasattr(v, "tolist") else v, dtype=float)))):
+                raise InputDataError(f"mvar_advantages: '{name}' must be finite.")
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputDataError):
+            raise
+        raise InputDataError("mvar_advantages: 'scores', 'q_alpha' and 'q_beta' must be real numbers.") from exc
 
     def pos(x: Any) -> Any:
         return x.clamp_min(0.0) if is_tensor else np.maximum(x, 0.0)
@@ -229,6 +232,8 @@ def bundle_scores(rewards: torch.Tensor, bundle_size: int) -> torch.Tensor:
     Returns:
         ``(P // B, G)``: entry ``[b, j]`` is ``Σ_{i<B} rewards[b·B + i, j]``, the score of paper ``j`` of bundle ``b``.
     """
+    if not isinstance(rewards, torch.Tensor):
+        raise InputDataError(f"bundle_scores: 'rewards' must be a torch tensor. Got {type(rewards).__name__}.")
     if rewards.ndim != 2:
         raise InputDataError(f"bundle_scores: 'rewards' must have shape (P, G). Got {tuple(rewards.shape)}.")
     B = check_int(bundle_size, "bundle_size", "bundle_scores", 1)
@@ -257,7 +262,10 @@ class QuantileTracker:
 
     def update(self, scores: Any) -> tuple[float, float]:
         """Update with a round's paper scores (any shape) and return the new ``(q_α, q_β)``."""
-        x = np.asarray(scores.tolist() if hasattr(scores, "tolist") else scores, dtype=float).ravel()
+        try:
+            x = np.asarray(scores.tolist() if hasattr(scores, "tolist") else scores, dtype=float).ravel()
+        except (TypeError, ValueError) as exc:
+            raise InputDataError("QuantileTracker.update: 'scores' must be real numbers.") from exc
         if x.size == 0 or not np.all(np.isfinite(x)):
             raise InputDataError("QuantileTracker.update: 'scores' must be non-empty and finite.")
         if self.q is None:
@@ -296,6 +304,10 @@ def riskpo_advantages(rewards: torch.Tensor, config: RiskPOConfig, tracker: Quan
     Returns:
         ``(P, G)`` advantages: rollout ``j`` of a question gets the advantage of paper ``j`` of its bundle.
     """
+    if not isinstance(config, RiskPOConfig):
+        raise InvalidParameterError("config", "riskpo_advantages", "a RiskPOConfig", config)
+    if tracker is not None and not isinstance(tracker, QuantileTracker):
+        raise InvalidParameterError("tracker", "riskpo_advantages", "a QuantileTracker or None", tracker)
     if not isinstance(rewards, torch.Tensor) or rewards.ndim != 2:
         raise InputDataError("riskpo_advantages: 'rewards' must be a (P, G) tensor.")
     if not bool(torch.isfinite(rewards).all()):

@@ -204,6 +204,10 @@ def cost_model_loss(c_unsafer: torch.Tensor, c_safer: torch.Tensor, unsafer_unsa
     if len(shapes) != 1 or c_unsafer.ndim != 1 or c_unsafer.numel() == 0:
         raise InputDataError("cost_model_loss: all four arguments must be non-empty (B,) tensors of one shape.")
     _check_finite("cost_model_loss", c_unsafer=c_unsafer, c_safer=c_safer)
+    for name, lab in (("unsafer_unsafe", unsafer_unsafe), ("safer_unsafe", safer_unsafe)):
+        # A label is unsafe or safe: 0.5 would silently drop the sign term, NaN would poison the loss.
+        if not bool(((lab == 0) | (lab == 1)).all()):
+            raise InputDataError(f"cost_model_loss: '{name}' must hold booleans (or 0/1).")
     y_u = unsafer_unsafe.to(c_unsafer.dtype) * 2.0 - 1.0
     y_s = safer_unsafe.to(c_safer.dtype) * 2.0 - 1.0
     return (-F.logsigmoid(c_unsafer - c_safer) - F.logsigmoid(y_u * c_unsafer)

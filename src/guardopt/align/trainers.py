@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,7 +31,7 @@ from torch import nn
 
 from guardopt.align.losses import grpo_advantages, grpo_loss, intervened_po_loss, masked_nll
 from guardopt.align.model import pad_right, sample, token_logps
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
 __all__ = [
     "DPOConfig",
@@ -61,10 +62,12 @@ class TrainLog:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_common(owner: str, lr: float, grad_clip: float, batch_size: int) -> None:
+def _check_common(owner: str, lr: float, grad_clip: float, batch_size: int, progress: bool = False) -> None:
     check_in_range(lr, "lr", owner, 0.0)
     check_in_range(grad_clip, "grad_clip", owner, 0.0)
     check_int(batch_size, "batch_size", owner, 1)
+    if not isinstance(progress, bool):
+        raise InvalidParameterError("progress", owner, "a bool", progress)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class SFTConfig:
 
     def __post_init__(self) -> None:
         check_int(self.steps, "steps", "SFTConfig", 0)
-        _check_common("SFTConfig", self.lr, self.grad_clip, self.batch_size)
+        _check_common("SFTConfig", self.lr, self.grad_clip, self.batch_size, self.progress)
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class DPOConfig:
         check_in_range(self.beta, "beta", "DPOConfig", 0.0)
         check_in_range(self.sft_weight, "sft_weight", "DPOConfig", 0.0, low_open=False)
         check_int(self.epochs, "epochs", "DPOConfig", 0)
-        _check_common("DPOConfig", self.lr, self.grad_clip, self.batch_size)
+        _check_common("DPOConfig", self.lr, self.grad_clip, self.batch_size, self.progress)
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,7 @@ class GRPOConfig:
         check_in_range(self.kl_beta, "kl_beta", "GRPOConfig", 0.0, low_open=False)
         check_int(self.max_new, "max_new", "GRPOConfig", 1)
         check_in_range(self.temperature, "temperature", "GRPOConfig", 0.0)
-        _check_common("GRPOConfig", self.lr, self.grad_clip, self.prompts_per_iter)
+        _check_common("GRPOConfig", self.lr, self.grad_clip, self.prompts_per_iter, self.progress)
 
     @property
     def generations(self) -> int:
@@ -190,8 +193,6 @@ class RejectionSamplingConfig:
         check_int(self.max_new, "max_new", "RejectionSamplingConfig", 1)
         check_in_range(self.temperature, "temperature", "RejectionSamplingConfig", 0.0)
         if not isinstance(self.sft, SFTConfig):
-            from guardopt.core.errors import InvalidParameterError
-
             raise InvalidParameterError("sft", "RejectionSamplingConfig", "an SFTConfig", self.sft)
 
 
@@ -211,6 +212,12 @@ class PreferencePair:
     def __post_init__(self) -> None:
         if not self.prompt or not self.chosen or not self.rejected:
             raise InputDataError("PreferencePair: prompt, chosen and rejected must be non-empty.")
+        for name in ("prompt", "chosen", "rejected"):
+            ids = getattr(self, name)
+            if isinstance(ids, (str, bytes)) or not all(
+                    isinstance(i, numbers.Integral) and not isinstance(i, bool) and int(i) >= 0 for i in ids):
+                raise InputDataError(f"PreferencePair: {name!r} must be a sequence of non-negative integer token "
+                                     f"ids. Got {ids!r}.")
         check_int(self.start, "start", "PreferencePair", 0, min(len(self.chosen), len(self.rejected)) - 1)
 
 

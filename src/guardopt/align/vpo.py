@@ -141,8 +141,9 @@ def vpo_value(
     _check_same_shape("vpo_value", policy_cal=policy_cal, cal_weights=w)
     _check_finite("vpo_value", cal_weights=w)
     total = w.sum()
-    if bool((w < 0).any()) or not float(total) > 0.0:
-        raise InputDataError("vpo_value: 'cal_weights' must be non-negative with a positive sum.")
+    # A sum that overflows to inf would turn the weighted mean into 0 (or NaN) without a word.
+    if bool((w < 0).any()) or not 0.0 < float(total) < float("inf"):
+        raise InputDataError("vpo_value: 'cal_weights' must be non-negative with a positive, finite sum.")
     return -beta * (w * ratio).sum() / total
 
 
