@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.bandits.grid import GridBandit, GridBanditOptimizer, GridConfig, order_by
-from guardopt.core.errors import InputDataError, as_float_array, check_in_range
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range
 from guardopt.guards import optimistic
 
 
@@ -69,6 +69,7 @@ class PrimalDualBandit(GridBandit):
     """Lagrangian bandit: optimistic primal choice, projected dual ascent on observed residuals."""
 
     config: PrimalDualConfig
+    config_type = PrimalDualConfig
 
     def __init__(self, n_arms: int, n_constraints: int = 0, config: PrimalDualConfig | None = None) -> None:
         super().__init__(n_arms, n_constraints, config if config is not None else PrimalDualConfig())
@@ -101,6 +102,8 @@ class UCB(GridBanditOptimizer):
                  arms: Sequence[Mapping[str, Any]] | None = None) -> None:
         super().__init__(n_grid=n_grid, arms=arms)
         self.config = config if config is not None else UCBConfig()
+        if not isinstance(self.config, GridConfig):
+            raise InvalidParameterError("config", "UCB", "a GridConfig", config)
 
     def _make_learner(self, n_arms: int, n_constraints: int) -> GridBandit:
         return UCBBandit(n_arms, n_constraints, self.config)
@@ -113,6 +116,8 @@ class PrimalDual(GridBanditOptimizer):
                  arms: Sequence[Mapping[str, Any]] | None = None) -> None:
         super().__init__(n_grid=n_grid, arms=arms)
         self.config = config if config is not None else PrimalDualConfig()
+        if not isinstance(self.config, PrimalDualConfig):
+            raise InvalidParameterError("config", "PrimalDual", "a PrimalDualConfig", config)
 
     def _make_learner(self, n_arms: int, n_constraints: int) -> GridBandit:
         return PrimalDualBandit(n_arms, n_constraints, self.config)

@@ -147,6 +147,8 @@ class ChebCB:
     """
 
     def __init__(self, config: ChebCBConfig, rng: SeedLike = None) -> None:
+        if not isinstance(config, ChebCBConfig):
+            raise InvalidParameterError("config", "ChebCB", "a ChebCBConfig", config)
         self.config = config
         k, m = config.n_arms, config.n_features
         self._rng = make_rng(config.seed if rng is None else rng)

@@ -76,7 +76,8 @@ class GridConfig:
             ``"hoeffding"`` (both need ``width``).
         delta: Fixed one-sided miscoverage per bound and round; None for the anytime schedule
             ``δ_t = 1/t``.
-        radius_scale: Multiplier ``c`` of every radius (1 = the bound as stated).
+        radius_scale: Multiplier ``c`` of every radius (1 = the bound as stated; below 1 the bounds
+            are heuristic and `GridBandit.estimates` claims no confidence level).
         width: Range length of the observed signals (for ``"bernstein"`` / ``"hoeffding"``).
         warmup_passes: Round-robin passes over all arms before the rule takes over.
         failure_residual: Residual recorded for a missing or non-finite constraint value (a
@@ -115,15 +116,24 @@ class GridBandit:
         config: Bounds and warm-up.
     """
 
+    #: The config class a learner needs (subclasses read their own fields from it).
+    config_type: type[GridConfig] = GridConfig
+
     def __init__(self, n_arms: int, n_constraints: int = 0, config: GridConfig | None = None) -> None:
         owner = type(self).__name__
         self.n_arms = check_int(n_arms, "n_arms", owner, low=1)
         self.n_constraints = check_int(n_constraints, "n_constraints", owner, low=0)
         self.config = config if config is not None else GridConfig()
+        if not isinstance(self.config, self.config_type):
+            raise InvalidParameterError("config", owner, f"a {self.config_type.__name__}", config)
         # column 0: reward; columns 1..m: residuals
         self.stats = RunningStats(self.n_arms, (1 + self.n_constraints,))
         self.t = 0  # rounds observed
         self._worst_reward = math.nan
+        self._finite_rewards = np.zeros(self.n_arms, dtype=int)  # pulls whose reward was a finite number
+        # Failed rounds (non-finite reward) before any finite reward: there is no worst reward to
+        # record them at yet, so they wait (arm, residuals) until the first finite reward arrives.
+        self._deferred: list[tuple[int, np.ndarray]] = []
         self._table = np.empty(0)
         self._table_delta = math.nan
 
@@ -142,7 +152,7 @@ class GridBandit:
         """One-sided miscoverage ``δ_t`` used for this round's bounds.
 
         The anytime schedule is ``δ_t = 1 / t̃`` with ``t̃`` the round ``t + 1`` rounded up to a
-        power of ``2^(1/4)``: at most 19% below ``1/t``, and piecewise constant, so the Student-t
+        power of ``2^(1/4)``: at most 16% below ``1/t`` (``t̃ < 2^(1/4) t``), and piecewise constant, so the Student-t
         quantiles can be computed once per level rather than every round.
         """
         if self.config.delta is not None:
@@ -180,7 +190,8 @@ class GridBandit:
     def estimates(self) -> tuple[Estimate, Estimate]:
         """Confidence bounds for the reward (shape ``(K,)``) and the residuals (shape ``(K, m)``).
 
-        Arms without enough pulls get ``(-inf, +inf)`` bounds around a NaN mean.
+        Arms without enough pulls get ``(-inf, +inf)`` bounds around a NaN mean. The estimates claim
+        confidence ``1 - 2 δ_t`` (0 when ``δ_t > 1/2`` or when ``radius_scale < 1`` shrinks the radii).
         """
         mean = self.stats.mean
         rad = self.radii()
@@ -188,6 +199,8 @@ class GridBandit:
         lower = np.where(known, mean - rad, -np.inf)
         upper = np.where(known, mean + rad, np.inf)
         conf = max(0.0, 1.0 - 2.0 * self.level())  # a delta above 1/2 claims no two-sided coverage
+        if self.config.radius_scale < 1.0:
+            conf = 0.0  # shrunk radii: the stated level no longer holds, so none is claimed
         n = self.stats.n.copy()
         method = f"grid-{self.config.bound}"
         reward = Estimate(mean[:, 0], lower[:, 0], upper[:, 0], conf, n, method)
@@ -211,8 +224,10 @@ class GridBandit:
         """Record one round: the chosen arm, its reward and its ``m`` residuals.
 
         A non-finite residual is recorded as ``config.failure_residual`` (fail closed); a
-        non-finite reward as the worst reward seen so far (0 before any), so that a failing arm
-        does not look attractive.
+        non-finite reward as the worst reward seen so far, so that a failing arm does not look
+        attractive. Rounds that fail before any finite reward has been seen are held back and
+        recorded at the first finite reward (itself the worst seen then); until then they count in
+        ``t`` but not in the arm statistics.
         """
         owner = f"{type(self).__name__}.update"
         a = check_int(arm, "arm", owner, low=0, high=self.n_arms - 1)
@@ -224,15 +239,27 @@ class GridBandit:
         if isinstance(reward, bool):
             raise InvalidParameterError("reward", owner, "a number", reward)
         r = to_float(reward)  # not a number: NaN, recorded like any non-finite reward (fail closed)
-        if not math.isfinite(r):
-            r = self._worst_reward if math.isfinite(self._worst_reward) else 0.0
-        self._worst_reward = r if not math.isfinite(self._worst_reward) else min(self._worst_reward, r)
-        row = np.empty((1, 1 + self.n_constraints))
-        row[0, 0] = r
-        row[0, 1:] = res
-        self.stats.update(np.array([a]), row)
         self.t += 1
-        self._after_update(a, r, res)
+        if not math.isfinite(r):
+            if not math.isfinite(self._worst_reward):
+                # No worst reward yet: a placeholder (formerly 0) could rank a failing arm above every
+                # arm that works, so the round waits for the first finite reward.
+                self._deferred.append((a, res))
+                return
+            r = self._worst_reward
+        else:
+            self._finite_rewards[a] += 1
+        self._worst_reward = r if not math.isfinite(self._worst_reward) else min(self._worst_reward, r)
+        deferred, self._deferred = self._deferred, []
+        for arm_d, res_d in [*deferred, (a, res)]:
+            self._record(arm_d, r, res_d)
+
+    def _record(self, arm: int, reward: float, residuals: np.ndarray) -> None:
+        row = np.empty((1, 1 + self.n_constraints))
+        row[0, 0] = reward
+        row[0, 1:] = residuals
+        self.stats.update(np.array([arm]), row)
+        self._after_update(arm, reward, residuals)
 
     def _after_update(self, arm: int, reward: float, residuals: np.ndarray) -> None:
         """Hook for learners with extra state (e.g. dual variables)."""
@@ -245,11 +272,12 @@ class GridBandit:
 
         ``"pessimistic"``: among arms feasible under the residuals' upper bounds, the largest lower
         bound on the reward. ``"optimistic"``: among arms feasible under the lower bounds, the
-        largest upper bound. Only arms with at least two pulls are considered.
+        largest upper bound. Only arms with at least two pulls that returned a finite reward are
+        considered (an arm whose every round failed is never recommended).
         """
         check_choice(guard, "guard", f"{type(self).__name__}.recommend", ("optimistic", "pessimistic"))
         reward, residuals = self.estimates()
-        ok = self.stats.n >= 2
+        ok = (self.stats.n >= 2) & (self._finite_rewards >= 2)
         if self.n_constraints:
             ok &= np.asarray(feasible(residuals, mode=guard)).all(axis=-1)
         if not ok.any():
@@ -318,7 +346,11 @@ class GridBanditOptimizer(OptimizerBase):
         owner = type(self).__name__
         self.n_grid = check_int(n_grid, "n_grid", owner, low=2)
         self.max_arms = check_int(max_arms, "max_arms", owner, low=1)
-        self._explicit_arms = [dict(a) for a in arms] if arms is not None else None
+        try:
+            self._explicit_arms = [dict(a) for a in arms] if arms is not None else None
+        except (TypeError, ValueError) as exc:  # not a sequence of mappings
+            raise InvalidParameterError("arms", owner, "a sequence of points (mappings name -> value)",
+                                        arms) from exc
         self.arms: list[Params] = []
         self._keys: dict[tuple[tuple[str, str], ...], int] = {}
         self.learner: GridBandit | None = None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from guardopt.bandits.grid import GridBandit, GridBanditOptimizer, GridConfig, GuardMode, order_by
-from guardopt.core.errors import check_choice
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_choice
 from guardopt.guards import feasible, optimistic
 from guardopt.uncertainty import Estimate
 
@@ -72,8 +72,16 @@ def ofs_ranking(reward: Estimate, residuals: Estimate | Sequence[Estimate] | Non
     ucb = np.where(np.isnan(ucb), np.inf, ucb)
     k = ucb.size
     ests = [residuals] if isinstance(residuals, Estimate) else list(residuals or [])
+    if not all(isinstance(e, Estimate) for e in ests):
+        raise InvalidParameterError("residuals", "ofs_ranking", "an Estimate, a sequence of Estimates or None",
+                                    residuals)
     if not ests or all(np.size(e.mean) == 0 for e in ests):
         return order_by(ucb)
+    for e in ests:
+        shape = np.shape(e.mean)
+        if not shape or shape[0] != k:
+            raise InputDataError(f"The 'residuals' argument of ofs_ranking must hold estimates of shape (K,) or "
+                                 f"(K, m) with K={k} arms (the reward's). Got shape {shape} instead.")
     ok = np.asarray(feasible(ests, mode=mode), dtype=bool).reshape(k, -1).all(axis=1)
     side = [e.lower if mode == "optimistic" else e.upper for e in ests]
     bounds = np.concatenate([np.asarray(b, dtype=float).reshape(k, -1) for b in side], axis=1)  # (K, m)
@@ -102,6 +110,7 @@ class OFSBandit(GridBandit):
     """
 
     config: OFSConfig
+    config_type = OFSConfig
 
     def __init__(self, n_arms: int, n_constraints: int = 0, config: OFSConfig | None = None) -> None:
         super().__init__(n_arms, n_constraints, config if config is not None else OFSConfig())
@@ -137,6 +146,8 @@ class OFS(GridBanditOptimizer):
                  arms: Sequence[Mapping[str, Any]] | None = None) -> None:
         super().__init__(n_grid=n_grid, arms=arms)
         self.config = config if config is not None else OFSConfig()
+        if not isinstance(self.config, OFSConfig):
+            raise InvalidParameterError("config", "OFS", "an OFSConfig", config)
 
     def _make_learner(self, n_arms: int, n_constraints: int) -> GridBandit:
         return OFSBandit(n_arms, n_constraints, self.config)

@@ -110,6 +110,11 @@ class SolverTunerConfig:
             check_in_range(self.cost_scale, "cost_scale", owner, 0.0)
         check_in_range(self.eta_scale, "eta_scale", owner, 0.0)
         check_in_range(self.exploration, "exploration", owner, 0.0)
+        if not isinstance(self.context_key, str):
+            raise InvalidParameterError("context_key", owner, "a string", self.context_key)
+        for name in ("context_low", "context_high"):
+            if getattr(self, name) is not None:
+                check_in_range(getattr(self, name), name, owner)
         if self.learner == "chebcb":
             if self.context_low is None or self.context_high is None:
                 raise InvalidParameterError("context_low", owner, "set (with context_high) for learner='chebcb'",
@@ -131,6 +136,10 @@ class _Policy:
 
     def __init__(self, config: SolverTunerConfig, grid: np.ndarray,
                  oracle: Callable[[Any], float] | None) -> None:
+        if not isinstance(config, SolverTunerConfig):
+            raise InvalidParameterError("config", "SolverTuner", "a SolverTunerConfig", config)
+        if oracle is not None and not callable(oracle):
+            raise InvalidParameterError("oracle", "SolverTuner", "a function context -> omega", oracle)
         self.config = config
         self.grid = grid
         self._grid_values = [float(w) for w in grid]  # ω per arm as Python floats (read every round)
@@ -190,9 +199,10 @@ class _Policy:
         if learner == "fixed":
             return self.config.fixed_omega, None, 1.0
         assert self.oracle is not None
-        omega = float(self.oracle(context))
-        if not 0.0 < omega < 2.0:
-            raise InputDataError(f"The oracle must return an omega in (0, 2). Got {omega!r} instead.")
+        raw = self.oracle(context)
+        omega = to_float(raw)  # NaN for a string, None or an array: refused below
+        if isinstance(raw, bool) or not 0.0 < omega < 2.0:
+            raise InputDataError(f"The oracle must return an omega in (0, 2). Got {raw!r} instead.")
         return omega, None, 1.0
 
     def arm_of(self, omega: float) -> int:
@@ -230,6 +240,8 @@ class SolverTuner:
     def __init__(self, config: SolverTunerConfig | None = None,
                  oracle: Callable[[Any], float] | None = None) -> None:
         self.config = config if config is not None else SolverTunerConfig()
+        if not isinstance(self.config, SolverTunerConfig):
+            raise InvalidParameterError("config", "SolverTuner", "a SolverTunerConfig", config)
         self._policy = _Policy(self.config, self.config.grid, oracle)
         self._pending: dict[float, list[tuple[int | None, float, ContextLike]]] = {}
         self.n_told = 0
@@ -304,6 +316,10 @@ class SolverTunerOptimizer(OptimizerBase):
     def __init__(self, config: SolverTunerConfig | None = None,
                  oracle: Callable[[Any], float] | None = None) -> None:
         self.config = config if config is not None else SolverTunerConfig()
+        if not isinstance(self.config, SolverTunerConfig):
+            raise InvalidParameterError("config", "SolverTunerOptimizer", "a SolverTunerConfig", config)
+        if oracle is not None and not callable(oracle):
+            raise InvalidParameterError("oracle", "SolverTunerOptimizer", "a function context -> omega", oracle)
         self.oracle = oracle
         self._policy: _Policy | None = None
         self._name = "omega"

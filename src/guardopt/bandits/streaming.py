@@ -38,7 +38,15 @@ from typing import Protocol
 
 import numpy as np
 
-from guardopt.core.errors import GuardoptError, InvalidParameterError, check_choice, check_in_range, check_int
+from guardopt.core.errors import (
+    GuardoptError,
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_choice,
+    check_in_range,
+    check_int,
+)
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = [
@@ -83,7 +91,10 @@ class ArmStream:
     """
 
     def __init__(self, means: np.ndarray, horizon: int, memory: int, seed: SeedLike = None) -> None:
-        mu = np.asarray(means, dtype=float)
+        try:
+            mu = as_float_array(means, "means", "ArmStream")
+        except InputDataError as exc:  # strings, objects, ragged lists: numpy would raise its own error
+            raise InvalidParameterError("means", "ArmStream", "a 1-D array of values in [0, 1]", means) from exc
         if mu.ndim != 1 or mu.size < 1 or np.any(~np.isfinite(mu)) or np.any((mu < 0) | (mu > 1)):
             raise InvalidParameterError("means", "ArmStream", "a 1-D array of values in [0, 1]", means)
         self._means = mu
@@ -464,7 +475,10 @@ def simulate(algorithm: StreamingAlgorithm, means: np.ndarray, horizon: int, see
     Returns:
         The pseudo-regret, the algorithm's result and the pull counts.
     """
-    k = int(np.asarray(means).size)
+    if not (callable(getattr(algorithm, "memory_needed", None)) and callable(getattr(algorithm, "run", None))):
+        raise InvalidParameterError("algorithm", "simulate", "a streaming algorithm (memory_needed and run)",
+                                    algorithm)
+    k = ArmStream(means, 1, 1).n_arms  # validates the means before the algorithm sizes its memory
     stream = ArmStream(means, horizon, algorithm.memory_needed(k, horizon), seed)
     result = algorithm.run(stream)
     return StreamingRun(stream.pseudo_regret(), result, stream.pulls())

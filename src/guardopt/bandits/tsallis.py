@@ -39,7 +39,14 @@ from itertools import accumulate
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, as_float_array, check_in_range, check_int, to_float
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_in_range,
+    check_int,
+    to_float,
+)
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = ["TsallisINF", "TsallisINFConfig", "tsallis_inf_probabilities"]
@@ -65,6 +72,7 @@ def tsallis_inf_probabilities(cum_losses: np.ndarray, eta: float, *, max_iter: i
         raise InputDataError(f"The 'eta' argument of tsallis_inf_probabilities (the learning rate) must be positive "
                              f"and finite. Got {eta!r} instead.")
     eta = eta_f
+    max_iter = check_int(max_iter, "max_iter", "tsallis_inf_probabilities", low=1)
     work = np.empty((3, L.size))
     _solve(L, eta, 1.0, work, max_iter)
     return work[2].copy()
@@ -171,6 +179,8 @@ class TsallisINF:
     """
 
     def __init__(self, config: TsallisINFConfig, rng: SeedLike = None) -> None:
+        if not isinstance(config, TsallisINFConfig):
+            raise InvalidParameterError("config", "TsallisINF", "a TsallisINFConfig", config)
         self.config = config
         self._rng = make_rng(config.seed if rng is None else rng)
         self._cum = np.zeros(config.n_arms)  # importance-weighted cumulative shifted losses
@@ -270,10 +280,11 @@ class TsallisINF:
         if probability is None:
             p_all = self._last_p if self._last_p is not None else self.probabilities().tolist()
             probability = p_all[arm]
-        if isinstance(probability, bool) or not 0.0 < to_float(probability) <= 1.0:
+        prob = to_float(probability)
+        if isinstance(probability, bool) or not 0.0 < prob <= 1.0:
             raise InputDataError(f"The 'probability' of the played arm must be in (0, 1]. Got {probability!r}.")
         shifted = value - self._offset
-        weight = shifted / probability
+        weight = shifted / prob
         if not (math.isfinite(self._cum_bound + abs(weight)) and math.isfinite(self._loss_sum + shifted)):
             # A loss near the float64 limit, divided by a small probability, would make every
             # probability NaN from here on.

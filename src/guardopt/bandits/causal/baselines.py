@@ -97,6 +97,8 @@ class LinSEMTS:
         pa = as_float_array(parents, "parents", "LinSEMTS", finite=True)
         if pa.ndim != 3 or pa.shape[0] != 2 or pa.shape[1] != pa.shape[2] or pa.shape[1] < 2:
             raise InputDataError(f"The 'parents' argument of LinSEMTS must have shape (2, N, N). Got {pa.shape}.")
+        if not np.all((pa == 0) | (pa == 1)):
+            raise InputDataError("The 'parents' argument of LinSEMTS must hold 0/1 entries (1 for an edge p -> n).")
         self.n_nodes = int(pa.shape[1])
         self.bits = action_bits(self.n_nodes)
         self._parents = [[np.flatnonzero(pa[r][:, n]) for n in range(self.n_nodes)] for r in (0, 1)]

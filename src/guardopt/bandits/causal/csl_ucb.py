@@ -184,9 +184,10 @@ class CSLUCB:
         >>> from guardopt.problems.linear_sem import LinearSEMBandit
         >>> env = LinearSEMBandit.random(3, seed=0)
         >>> bandit = CSLUCB(3, CSLUCBConfig(horizon=200, seed=0))
+        >>> rng = np.random.default_rng(1)
         >>> for t in range(200):
         ...     a = bandit.ask()
-        ...     bandit.tell(a, env.sample(a, seed=[0, t]))
+        ...     bandit.tell(a, env.sample(a, rng))
         >>> bandit.n_rounds
         200
     """

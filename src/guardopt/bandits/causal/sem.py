@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from guardopt.core.errors import check_int
+
+#: Largest ``N`` of `action_bits` (``2^N`` actions).
+MAX_ACTION_NODES = 20
+
 __all__ = ["action_bits", "action_weights", "sem_means"]
 
 
 def action_bits(n_nodes: int) -> np.ndarray:
-    """Every action's regimes, shape ``(2^N, N)`` of 0/1 (row ``i``: ``a_n = (i >> n) & 1``)."""
+    """Every action's regimes, shape ``(2^N, N)`` of 0/1 (row ``i``: ``a_n = (i >> n) & 1``); ``1 <= N <= 20``."""
+    # At most 2^20 actions: beyond that the table alone (and every per-action solve) is out of reach.
+    n_nodes = check_int(n_nodes, "n_nodes", "action_bits", low=1, high=MAX_ACTION_NODES)
     idx = np.arange(2**n_nodes)
     return ((idx[:, None] >> np.arange(n_nodes)[None, :]) & 1).astype(np.int8)
 

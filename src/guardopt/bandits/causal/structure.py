@@ -32,7 +32,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from guardopt.bandits.causal.mutual_information import ksg_mutual_information
-from guardopt.core.errors import InputDataError, UnsupportedError, as_float_array, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    UnsupportedError,
+    as_float_array,
+    check_in_range,
+    check_int,
+    to_float,
+)
 
 __all__ = [
     "Subgraph",
@@ -70,7 +77,18 @@ def is_dag(adjacency: np.ndarray) -> bool:
     except ImportError as exc:  # pragma: no cover - networkx ships with the 'causal' extra
         raise UnsupportedError("Sub-graph learning needs networkx: pip install 'guardopt[causal]'.") from exc
 
-    return bool(nx.is_directed_acyclic_graph(nx.from_numpy_array(np.asarray(adjacency), create_using=nx.DiGraph)))
+    adj = _check_adjacency(adjacency, "is_dag")
+    return bool(nx.is_directed_acyclic_graph(nx.from_numpy_array(adj, create_using=nx.DiGraph)))
+
+
+def _check_adjacency(adjacency: object, owner: str, n: int | None = None) -> np.ndarray:
+    """A square (``(n, n)`` when given) finite adjacency matrix, or `InputDataError` (not networkx's error)."""
+    adj = as_float_array(adjacency, "adjacency", owner, finite=True)
+    if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or (n is not None and adj.shape[0] != n):
+        want = f"({n}, {n})" if n is not None else "(N, N)"
+        raise InputDataError(f"The 'adjacency' argument of {owner} must be a square matrix of shape {want}. "
+                             f"Got shape {adj.shape} instead.")
+    return adj
 
 
 def window_rows(actions: np.ndarray, node: int, regime: int, start: int = 0, n_max: int | None = None,
@@ -84,6 +102,11 @@ def window_rows(actions: np.ndarray, node: int, regime: int, start: int = 0, n_m
         n_max: Keep at most this many rows: the first ones (``last=False``, the paper's learning
             windows) or the most recent ones (``last=True``, the change detector's window).
     """
+    shape = np.shape(actions)
+    if (len(shape) != 2 or isinstance(node, bool) or not isinstance(node, (int, np.integer))
+            or not 0 <= node < shape[1]):
+        raise InputDataError(f"The 'node' argument of window_rows must be a column index of the (T, N) 'actions'. "
+                             f"Got node={node!r} for actions of shape {shape}.")
     rows = start + np.flatnonzero(actions[start:, node] == regime)
     if n_max is not None and rows.size > n_max:
         rows = rows[-n_max:] if last else rows[:n_max]
@@ -132,13 +155,24 @@ def repair_to_dag(adjacency: np.ndarray, rescore: Callable[[int, np.ndarray], np
         The acyclic adjacency and the number of deleted edges. Edges of an already acyclic graph are
         all kept: the repair deletes no more than acyclicity needs, one edge per step.
     """
-    adj = np.array(adjacency, dtype=np.int8)
+    start = _check_adjacency(adjacency, "repair_to_dag")
+    if not np.all((start == 0) | (start == 1)):
+        raise InputDataError("The 'adjacency' argument of repair_to_dag must hold 0/1 entries.")
+    adj = start.astype(np.int8)
     n = adj.shape[0]
     scores = np.full((n, n), -math.inf)
+
+    def scored(node: int, parents: np.ndarray) -> np.ndarray:
+        out = as_float_array(rescore(node, parents), "rescore", "repair_to_dag").reshape(-1)
+        if out.size != parents.size:
+            raise InputDataError(f"The 'rescore' function of repair_to_dag must return one score per parent "
+                                 f"({parents.size} for node {node}). Got {out.size}.")
+        return out
+
     for node in range(n):
         parents = np.flatnonzero(adj[:, node])
         if parents.size:
-            scores[parents, node] = rescore(node, parents)
+            scores[parents, node] = scored(node, parents)
     deleted = 0
     while not is_dag(adj):
         # NaN scores (never expected) are treated as the most doubtful: fail towards deletion
@@ -149,7 +183,7 @@ def repair_to_dag(adjacency: np.ndarray, rescore: Callable[[int, np.ndarray], np
         scores[:, node] = -math.inf
         parents = np.flatnonzero(adj[:, node])
         if parents.size:
-            scores[parents, node] = rescore(node, parents)
+            scores[parents, node] = scored(node, parents)
     return adj, deleted
 
 
@@ -171,6 +205,11 @@ def _starts(starts: object, n: int, owner: str) -> np.ndarray:
     if s.shape != (n,) or np.any(s < 0) or np.any(s != np.round(s)):
         raise InputDataError(f"The 'starts' argument of {owner} must be ({n},) non-negative integers.")
     return s.astype(int)
+
+
+def _check_regime(regime: object, owner: str) -> None:
+    if isinstance(regime, bool) or not isinstance(regime, (int, np.integer)) or regime not in (0, 1):
+        raise InputDataError(f"The 'regime' argument of {owner} must be 0 or 1. Got {regime!r} instead.")
 
 
 def learn_subgraph(X: object, actions: object, regime: int, noise_mean: object, *, starts: object = None,
@@ -196,10 +235,10 @@ def learn_subgraph(X: object, actions: object, regime: int, noise_mean: object, 
     nu = as_float_array(noise_mean, "noise_mean", owner, finite=True).reshape(-1)
     if nu.shape != (n,):
         raise InputDataError(f"The 'noise_mean' argument of {owner} must have shape ({n},). Got {nu.shape}.")
-    if regime not in (0, 1):
-        raise InputDataError(f"The 'regime' argument of {owner} must be 0 or 1. Got {regime!r} instead.")
+    _check_regime(regime, owner)
     n_max = check_int(n_max, "n_max", owner, low=1)
     k = check_int(k, "k", owner, low=1)
+    mi_weight = check_in_range(mi_weight, "mi_weight", owner, 0.0, math.inf, low_open=False)
     st = _starts(starts, n, owner)
     rows = [window_rows(a, j, regime, int(st[j]), n_max) for j in range(n)]
 
@@ -223,8 +262,16 @@ def fit_weights(X: np.ndarray, actions: np.ndarray, regime: int, noise_mean: np.
     ``X``, ``actions`` ``(T, N)``; ``adjacency`` ``(N, N)`` 0/1; node ``n``'s column is fitted on its
     first ``n_max`` samples in ``regime`` after ``starts[n]`` (a node without samples keeps zeros).
     """
+    owner = "fit_weights"
+    X, actions = _check_data(X, actions, owner)
     n = X.shape[1]
-    st = np.zeros(n, dtype=int) if starts is None else np.asarray(starts, dtype=int)
+    _check_regime(regime, owner)
+    noise_mean = as_float_array(noise_mean, "noise_mean", owner, finite=True).reshape(-1)
+    if noise_mean.shape != (n,):
+        raise InputDataError(f"The 'noise_mean' argument of {owner} must have shape ({n},). Got {noise_mean.shape}.")
+    adjacency = _check_adjacency(adjacency, owner, n)
+    n_max = check_int(n_max, "n_max", owner, low=1)
+    st = _starts(starts, n, owner)
     W = np.zeros((n, n))
     for node in range(n):
         parents = np.flatnonzero(adjacency[:, node])
@@ -262,8 +309,8 @@ def equal_variance_dag(X: object, noise_mean: object, threshold: float = 0.3) ->
     nu = as_float_array(noise_mean, "noise_mean", owner, finite=True).reshape(-1)
     if nu.shape != (n,):
         raise InputDataError(f"The 'noise_mean' argument of {owner} must have shape ({n},). Got {nu.shape}.")
-    thr = float(threshold)
-    if not math.isfinite(thr) or thr < 0:
+    thr = to_float(threshold)  # NaN for a string or None: refused below
+    if isinstance(threshold, bool) or not math.isfinite(thr) or thr < 0:
         raise InputDataError(f"The 'threshold' argument of {owner} must be a finite number >= 0. Got {threshold!r}.")
     y = x - nu  # X_n - ν_n = Σ_p b_pn X_p + noise: regress without intercept, on the raw parents
     order: list[int] = []
