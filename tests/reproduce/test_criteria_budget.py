@@ -21,3 +21,11 @@ def test_equal_budget_is_inconclusive_without_counts() -> None:
     for counts in ([], [np.nan, np.nan], [0, 10]):
         ev = equal_budget("budget", counts)
         assert not ev.passed and ev.outcome is Outcome.INCONCLUSIVE
+
+
+def test_an_infinite_budget_is_not_dropped():
+    # An unbounded count used to be dropped as "not finite", and the others passed.
+    ev = equal_budget("budget", [1152, 1152, math.inf])
+    assert not ev.passed and ev.outcome is Outcome.FAIL and ev.value == math.inf
+    # NaN (a cell that did not run the budgeted part) is still left out.
+    assert equal_budget("budget", [1152, np.nan, 1152]).passed

@@ -118,3 +118,53 @@ def test_tune_refuses_evaluation_seeds_and_empty_grids():
         tune(lambda s, seed: 0.0, {"x": []}, tuning_seeds(1))
     with pytest.raises(InvalidParameterError, match="'n'"):
         tuning_seeds(0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, None, "abc", np.True_])
+def test_bad_counts_raise_the_library_error_not_a_crash(bad):
+    # int(nan) / int(inf) / int(None) used to raise ValueError, OverflowError, TypeError.
+    for k, n in ((0, bad), (bad, 10)):
+        with pytest.raises(InvalidParameterError):
+            rate_at_most("x", k, n, 0.1)
+        with pytest.raises(InvalidParameterError):
+            clopper_pearson_upper(k, n)
+
+
+def test_non_finite_limits_and_margins_are_refused_not_passed():
+    # An infinite limit, tolerance or margin used to make any rate or gain pass.
+    for kwargs in ({"limit": math.inf}, {"limit": 0.05, "tolerance": math.inf}, {"limit": math.nan}):
+        with pytest.raises(InvalidParameterError):
+            rate_at_most("x", 9, 10, **kwargs)
+    with pytest.raises(InvalidParameterError, match="limit"):
+        rate_above("x", 0, 10, -math.inf)
+    with pytest.raises(InvalidParameterError, match="margin"):
+        paired_gain("x", [0.0, 0.1, 0.2], [0.5, 0.5, 0.5], margin=-math.inf)
+
+
+def test_paired_gain_matches_scipy_t_interval():
+    from scipy import stats
+
+    ours, base = np.array([0.1, 0.2, 0.15, 0.4]), np.array([0.3, 0.35, 0.4, 0.38])
+    ev = paired_gain("x", ours, base, higher_is_better=False)
+    gain = base - ours
+    one = stats.ttest_1samp(gain, 0.0, alternative="greater").confidence_interval(0.95)
+    two = stats.ttest_1samp(gain, 0.0).confidence_interval(0.95)
+    assert ev.value == pytest.approx(one.low, rel=1e-12)
+    assert f"CI [{two.low:.4g}, {two.high:.4g}]" in ev.detail
+
+
+def test_paired_gain_does_not_drop_a_diverged_pair():
+    # ours diverged (loss = inf) on one seed: that pair used to be dropped and the rest passed.
+    ev = paired_gain("lower loss", [math.inf, 0.1, 0.1], [0.3, 0.3, 0.3], higher_is_better=False)
+    assert ev.outcome is Outcome.FAIL and ev.value == -math.inf
+    assert Verdict.from_evidence([ev]).status is Status.FAILS
+    # Only the baseline diverged, or both did: no interval, never a pass.
+    for ours, base in (([0.1, 0.1, 0.2], [math.inf, 0.3, 0.3]), ([math.inf, 0.1, 0.2], [math.inf, 0.3, 0.3])):
+        ev = paired_gain("lower loss", ours, base, higher_is_better=False)
+        assert ev.outcome is Outcome.INCONCLUSIVE and not ev.counts_as_pass
+
+
+def test_a_pass_without_a_value_is_not_a_pass():
+    ev = Evidence("no data", math.nan, 0.0, True)
+    assert ev.outcome is Outcome.INCONCLUSIVE and not ev.counts_as_pass
+    assert Verdict.from_evidence([ev]).summary == "0 of 1 checks passed (1 INCONCLUSIVE)"

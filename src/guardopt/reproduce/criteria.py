@@ -41,11 +41,25 @@ __all__ = [
 CONFIDENCE = 0.95
 
 
+def _is_whole(x: object) -> bool:
+    # A real, finite, whole number (not a bool): NaN, inf, None and strings are refused, not crashed on.
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        return False
+    return math.isfinite(x) and int(x) == x
+
+
 def _check_counts(k: int, n: int, owner: str) -> None:
-    if isinstance(n, bool) or int(n) != n or n < 0:
+    if not _is_whole(n) or n < 0:
         raise InvalidParameterError("n", owner, "a non-negative whole number", n)
-    if isinstance(k, bool) or int(k) != k or not 0 <= k <= n:
+    if not _is_whole(k) or not 0 <= k <= n:
         raise InvalidParameterError("k", owner, f"a whole number in [0, n={n}]", k)
+
+
+def _check_finite(value: float, name: str, owner: str) -> None:
+    # An infinite limit or margin would make any rate or gain pass; a NaN one would decide nothing.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise InvalidParameterError(name, owner, "a finite number", value)
 
 
 def _check_confidence(confidence: float, owner: str) -> None:
@@ -89,6 +103,8 @@ def rate_at_most(check: str, k: int, n: int, limit: float, tolerance: float = 0.
     upper bound; ``detail`` gives the counts and the point rate.
     """
     _check_counts(k, n, "rate_at_most")
+    _check_finite(limit, "limit", "rate_at_most")
+    _check_finite(tolerance, "tolerance", "rate_at_most")
     upper = clopper_pearson_upper(k, n, confidence)
     threshold = limit + tolerance
     detail = f"{k}/{n} = {k / n:.4g}; {confidence:.0%} upper bound" if n else "0 trials"
@@ -100,6 +116,7 @@ def rate_at_most(check: str, k: int, n: int, limit: float, tolerance: float = 0.
 def rate_above(check: str, k: int, n: int, limit: float, confidence: float = CONFIDENCE) -> Evidence:
     """Passes when the lower confidence bound of the rate ``k / n`` is above ``limit`` (INCONCLUSIVE at n = 0)."""
     _check_counts(k, n, "rate_above")
+    _check_finite(limit, "limit", "rate_above")
     lower = clopper_pearson_lower(k, n, confidence)
     detail = f"{k}/{n} = {k / n:.4g}; {confidence:.0%} lower bound" if n else "0 trials"
     if n == 0:
@@ -114,18 +131,29 @@ def paired_gain(check: str, ours: Sequence[float] | np.ndarray, baseline: Sequen
 
     The gain per pair is ``ours - baseline`` (``baseline - ours`` when lower is better), so a
     positive gain always favours ours. Pairs are matched by position (the same seed or task); pairs
-    with a NaN on either side are dropped. The value is the lower bound of a Student-t interval on the
+    with a NaN on either side are dropped, an infinite gain against ours FAILS, another non-finite
+    gain (+inf, inf - inf) is INCONCLUSIVE. The value is the lower bound of a Student-t interval on the
     mean gain; ``detail`` gives the mean, the two-sided interval and the pair count. Fewer than two
     pairs is INCONCLUSIVE. A negative ``margin`` declares a non-inferiority tolerance.
     """
     _check_confidence(confidence, "paired_gain")
+    _check_finite(margin, "margin", "paired_gain")
     a = np.asarray(ours, dtype=float).ravel()
     b = np.asarray(baseline, dtype=float).ravel()
     if a.shape != b.shape:
         raise InvalidParameterError("baseline", "paired_gain", f"as many values as ours ({a.size})", b.size)
-    gain = (a - b) if higher_is_better else (b - a)
-    gain = gain[np.isfinite(gain)]
+    keep = ~(np.isnan(a) | np.isnan(b))  # only a NaN (a value not recorded) drops its pair
+    with np.errstate(invalid="ignore"):
+        gain = (a[keep] - b[keep]) if higher_is_better else (b[keep] - a[keep])
     n = int(gain.size)
+    if not np.isfinite(gain).all():
+        # An infinite value (a diverged run) is not dropped: an infinitely worse pair fails the check,
+        # and an infinite (or inf - inf) gain leaves no interval to compute.
+        if np.any(gain == -np.inf):
+            return Evidence(check, -math.inf, margin, False,
+                            detail=f"a pair with an infinite loss for ours, {n} pairs")
+        return Evidence(check, math.nan, margin, False, Outcome.INCONCLUSIVE,
+                        f"a non-finite gain, {n} pairs: no interval")
     if n < 2:
         return Evidence(check, math.nan if n == 0 else float(gain[0]), margin, False, Outcome.INCONCLUSIVE,
                         f"{n} pair(s): too few for an interval")
@@ -151,12 +179,15 @@ def inconclusive(check: str, why: str, value: float = math.nan, threshold: float
 def equal_budget(check: str, counts: Sequence[float] | np.ndarray) -> Evidence:
     """Every arm and seed spent the same budget (``counts``: completions, episodes, evaluations).
 
-    Passes only when max / min of the finite counts is exactly 1; INCONCLUSIVE when nothing was
-    recorded (or a count is ≤ 0), so a run that logged no budget never passes this line.
+    Passes only when max / min of the recorded (non-NaN) counts is exactly 1; INCONCLUSIVE when
+    nothing was recorded (or a count is ≤ 0), so a run that logged no budget never passes this line.
+    An infinite count (an unbounded budget) is kept: the ratio is infinite and the line FAILS.
     """
     g = np.asarray(counts, dtype=float).ravel()
-    g = g[np.isfinite(g)]
+    g = g[~np.isnan(g)]
     if g.size == 0 or g.min() <= 0:
         return inconclusive(check, "no generations recorded")
+    if not np.isfinite(g).all():
+        return Evidence(check, math.inf, 1.0, False, detail=f"min {g.min():.0f}, max inf")
     ratio = float(g.max() / g.min())
     return Evidence(check, ratio, 1.0, ratio <= 1.0, detail=f"min {g.min():.0f}, max {g.max():.0f}")

@@ -89,6 +89,13 @@ class Outcome(str, enum.Enum):
     INCONCLUSIVE = "INCONCLUSIVE"
 
 
+def _is_nan(value: object) -> bool:
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One number that decided a verdict, with the threshold it was compared to.
@@ -106,7 +113,11 @@ class Evidence:
     detail: str = ""
 
     def __post_init__(self) -> None:
-        if self.outcome is None:
+        if self.outcome is None and _is_nan(self.value):
+            # No value (no finished cells to compute it from): neither a pass nor a failure, as
+            # `Verdict.from_evidence` treats it, and the report row says so.
+            object.__setattr__(self, "outcome", Outcome.INCONCLUSIVE)
+        elif self.outcome is None:
             object.__setattr__(self, "outcome", Outcome.PASS if self.passed else Outcome.FAIL)
         elif self.outcome is Outcome.PASS and not self.passed:
             raise InvalidParameterError("outcome", "Evidence", "consistent with passed=False", self.outcome)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -239,8 +240,10 @@ class ResultStore:
         try:
             raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
             rows = [json.loads(line) for line in raw.decode("utf-8").splitlines() if line.strip()]
-        except (OSError, ValueError) as exc:
+        except (OSError, EOFError, ValueError) as exc:  # EOFError: a truncated gzip file
             raise StorageError(f"Cannot read the evidence file {p}: {exc}") from exc
+        if not all(isinstance(row, dict) for row in rows):
+            raise StorageError(f"Cannot load the evidence file {p}: every line must be a JSON object (one cell).")
         cols = ", ".join((*_COLUMNS, "attempts"))
         marks = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
         try:
@@ -263,8 +266,15 @@ def export_evidence(out_dir: str | Path, name: str, rows: Sequence[StoredCell]) 
     lines = [json.dumps(_cell_to_json(r), sort_keys=True, allow_nan=True) for r in ordered]
     path = out / f"{name}.jsonl.gz"
     # A fixed gzip timestamp and no file name in the header: the same rows give the same bytes.
-    with open(path, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
-        gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+    # Written beside the target and renamed over it, so an export killed half-way never leaves a
+    # truncated evidence file (nor destroys the previous one).
+    partial = out / f".{name}.jsonl.gz.partial"
+    try:
+        with open(partial, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0) as gz:
+            gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

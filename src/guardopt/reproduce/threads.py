@@ -11,9 +11,23 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from guardopt.core.errors import InvalidParameterError
+
 __all__ = ["torch_threads"]
 
 
 def torch_threads(settings: Mapping[str, Any]) -> int:
-    """``GUARDOPT_TORCH_THREADS`` if set, else ``settings["torch_threads"]`` (default 1)."""
-    return int(os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1)))
+    """``GUARDOPT_TORCH_THREADS`` if set, else ``settings["torch_threads"]`` (default 1).
+
+    Raises:
+        InvalidParameterError: When the value is not a positive whole number.
+    """
+    raw = os.environ.get("GUARDOPT_TORCH_THREADS", settings.get("torch_threads", 1))
+    try:
+        n = int(raw)
+    except (TypeError, ValueError):
+        n = 0
+    if isinstance(raw, bool) or n < 1 or (isinstance(raw, float) and raw != n):
+        raise InvalidParameterError("torch_threads", "torch_threads", "a positive whole number "
+                                    "(setting or GUARDOPT_TORCH_THREADS)", raw)
+    return n
