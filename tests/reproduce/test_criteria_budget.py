@@ -27,5 +27,9 @@ def test_an_infinite_budget_is_not_dropped():
     # An unbounded count used to be dropped as "not finite", and the others passed.
     ev = equal_budget("budget", [1152, 1152, math.inf])
     assert not ev.passed and ev.outcome is Outcome.FAIL and ev.value == math.inf
-    # NaN (a cell that did not run the budgeted part) is still left out.
-    assert equal_budget("budget", [1152, np.nan, 1152]).passed
+
+
+def test_a_cell_that_recorded_no_budget_is_not_left_out():
+    # A NaN count used to be dropped, so a cell that ran but logged nothing let the line pass.
+    ev = equal_budget("budget", [1152, np.nan, 1152])
+    assert not ev.passed and ev.outcome is Outcome.INCONCLUSIVE and "1 of 3 cells" in ev.detail

@@ -179,12 +179,14 @@ def inconclusive(check: str, why: str, value: float = math.nan, threshold: float
 def equal_budget(check: str, counts: Sequence[float] | np.ndarray) -> Evidence:
     """Every arm and seed spent the same budget (``counts``: completions, episodes, evaluations).
 
-    Passes only when max / min of the recorded (non-NaN) counts is exactly 1; INCONCLUSIVE when
-    nothing was recorded (or a count is ≤ 0), so a run that logged no budget never passes this line.
-    An infinite count (an unbounded budget) is kept: the ratio is infinite and the line FAILS.
+    Passes only when max / min of the counts is exactly 1; INCONCLUSIVE when nothing was recorded,
+    when a count is missing (NaN: a cell that ran but logged no budget is never left out of the
+    comparison) or when a count is ≤ 0. Pass only the cells that ran the budgeted work. An infinite
+    count (an unbounded budget) is kept: the ratio is infinite and the line FAILS.
     """
     g = np.asarray(counts, dtype=float).ravel()
-    g = g[~np.isnan(g)]
+    if g.size and np.isnan(g).any():
+        return inconclusive(check, f"{int(np.isnan(g).sum())} of {g.size} cells recorded no budget")
     if g.size == 0 or g.min() <= 0:
         return inconclusive(check, "no generations recorded")
     if not np.isfinite(g).all():

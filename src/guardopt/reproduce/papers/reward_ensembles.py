@@ -375,7 +375,10 @@ def verdict(results: Results) -> Verdict:
     ppo = ppo_evidence(results)
     ev += ppo
     # Every objective, setting and seed of the PPO verdict spent the same samples (one PPO setting for all).
-    budget = np.concatenate([results.metric("ppo_samples", t, m) for t in PPO_VERDICT_TASKS for m in METHODS])
+    # Only the cells that ran PPO (seeds >= 10 store ppo_run = 0 and nothing else); one of them that
+    # recorded no sample count makes the line INCONCLUSIVE rather than being left out.
+    budget = np.concatenate([results.metric("ppo_samples", t, m)[results.metric("ppo_run", t, m) == 1.0]
+                             for t in PPO_VERDICT_TASKS for m in METHODS])
     ev.append(equal_budget("PPO: every objective and seed used the same number of sampled responses", budget))
     # Implementation check: estimator vs Monte Carlo, pooled over the cells that ran it.
     est = results.metric("est_n16")
