@@ -91,10 +91,13 @@ def _check_thresholds(thresholds: Any) -> tuple[tuple[str, float], ...]:
         raise InvalidParameterError("thresholds", owner, "a mapping {metric: tau}", thresholds)
     if not items:
         raise InvalidParameterError("thresholds", owner, "a non-empty mapping {metric: tau}", thresholds)
-    out = []
+    out: list[tuple[str, float]] = []
     for item in items:
         if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and item[0] in METRICS):
             raise InvalidParameterError("thresholds", owner, f"metric names from {sorted(METRICS)}", item)
+        if any(name == item[0] for name, _ in out):  # a dict would silently keep the last one
+            raise InvalidParameterError("thresholds", owner, f"each metric named once ({item[0]!r} is named twice)",
+                                        thresholds)
         out.append((item[0], check_in_range(item[1], "thresholds", owner, 0.0, 1.0, low_open=False,
                                             high_open=False)))
     return tuple(out)

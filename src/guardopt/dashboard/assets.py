@@ -163,6 +163,10 @@ function fmt(v) {
   }
   return String(v);
 }
+function fmtValue(t) {  // a multi-objective trial: its objective values, e.g. "0.31, 12"
+  if (Array.isArray(t.values)) return t.values.map(fmt).join(", ");
+  return fmt(t.value);
+}
 async function getJSON(url) {
   const r = await fetch(url, { cache: "no-store" });
   if (!r.ok) throw new Error(url + ": HTTP " + r.status);
@@ -330,6 +334,7 @@ function drawStudy(d) {
   cards.appendChild(card("complete", d.counts.complete));
   cards.appendChild(card("running", d.counts.running));
   cards.appendChild(card("failed", d.counts.failed));
+  cards.appendChild(card("pruned", d.counts.pruned));
   cards.appendChild(card("feasible", d.counts.feasible));
   cards.appendChild(card("best feasible value", d.best ? d.best.value : null));
   drawHistory(document.getElementById("history"), d.history, d.direction, d.history_reason);
@@ -347,7 +352,7 @@ function drawStudy(d) {
     const tr = el("tr");
     tr.appendChild(el("td", {}, t.number));
     tr.appendChild(el("td", {}, t.state));
-    tr.appendChild(el("td", {}, fmt(t.value)));
+    tr.appendChild(el("td", {}, fmtValue(t)));
     const done = t.state === "COMPLETE";  // feasibility is a property of a completed trial only
     tr.appendChild(el("td", { class: done ? (t.feasible ? "yes" : "no") : "" }, done ? fmt(t.feasible) : "—"));
     for (const p of d.params) {

@@ -90,7 +90,7 @@ def _best(trials: list[Trial], feasible: list[bool], direction: str) -> Trial | 
 
 
 def studies_payload(storage: Storage) -> dict[str, Any]:
-    """Every study of ``storage``: name, direction, trial counts by state, best feasible value."""
+    """Every study of ``storage``: name, direction, trial counts by state (pruned included), best feasible value."""
     rows = []
     for name in storage.study_names():
         spec = storage.get_spec(name) or {}
@@ -103,7 +103,8 @@ def studies_payload(storage: Storage) -> dict[str, Any]:
         rows.append({
             "name": name, "direction": direction, "trials": len(trials),
             "complete": states.count(TrialState.COMPLETE), "running": states.count(TrialState.RUNNING),
-            "failed": states.count(TrialState.FAILED), "feasible": int(sum(feasible)),
+            "failed": states.count(TrialState.FAILED), "pruned": states.count(TrialState.PRUNED),
+            "feasible": int(sum(feasible)),
             "best_value": None if best is None else best.value, "constraints": len(constraints),
         })
     return jsonable({"studies": rows})
@@ -129,8 +130,10 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
         A JSON-ready dict with keys ``name, direction, params, constraints, counts, version,
         best, history, history_reason, constraint_values, trials`` (``history``: one row per trial
         with ``number, state, value, feasible, best_feasible``, empty for a multi-objective study,
-        whose ``history_reason`` says why (otherwise None) and whose ``direction`` lists every
-        objective's; ``constraint_values``: per constraint ``op, limit`` and ``points`` as
+        whose ``history_reason`` says why (otherwise None), whose ``direction`` lists every
+        objective's and whose ``trials`` rows also carry ``values`` (one per objective, None when not
+        completed); ``counts``: ``trials, complete, running, failed, pruned, feasible``;
+        ``constraint_values``: per constraint ``op, limit`` and ``points`` as
         ``[number, value, satisfied]``).
 
     Raises:
@@ -164,6 +167,8 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
     states = [t.state for t in trials]
     table = [{
         "number": t.number, "state": t.state.value, "value": t.value, "feasible": f,
+        # a multi-objective trial stores its objective values in ``values`` (its ``value`` is None)
+        **({"values": None if t.values is None else list(t.values)} if history is None else {}),
         "params": {p: t.params.get(p) for p in param_names},
         "constraints": {c: t.constraints.get(c) for c in constraints},
         "duration_s": t.duration,
@@ -175,7 +180,7 @@ def study_payload(storage: Storage, name: str, rows: int = TABLE_ROWS, known: st
         "constraints": [{"name": k, "op": op, "limit": limit} for k, (op, limit) in constraints.items()],
         "counts": {"trials": len(trials), "complete": states.count(TrialState.COMPLETE),
                    "running": states.count(TrialState.RUNNING), "failed": states.count(TrialState.FAILED),
-                   "feasible": int(sum(feasible))},
+                   "pruned": states.count(TrialState.PRUNED), "feasible": int(sum(feasible))},
         "version": version_of(trials),
         "best": None if best is None else {"number": best.number, "value": best.value, "params": dict(best.params)},
         "history": [] if history is None else history.as_dicts(), "history_reason": history_reason,

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import check_choice, check_int
+from guardopt.core.errors import UnsupportedError, check_choice, check_int
 from guardopt.core.space import Choice
 from guardopt.core.trial import TrialState
-from guardopt.viz.tables import StudyData, Table, _require, is_log
+from guardopt.viz.tables import StudyData, Table, _require, _single_objective, is_log, option_index
 
 if TYPE_CHECKING:
     from guardopt.core.study import Study
@@ -59,13 +59,21 @@ def importance_table(study: Study | StudyData, method: Method = "auto", seed: in
         and whether a sample was used.
 
     Raises:
-        UnsupportedError: fewer than `MIN_TRIALS` completed trials.
+        UnsupportedError: fewer than `MIN_TRIALS` completed trials with a finite value.
     """
     check_choice(method, "method", "importance_table", ("auto", "fanova", "permutation"))
     check_int(seed, "seed", "importance_table", low=0)
     if max_trials is not None:
         check_int(max_trials, "max_trials", "importance_table", low=MIN_TRIALS)
     data, dropped, sampled_of = _usable(StudyData.of(study), seed, max_trials)
+    _single_objective(data, "parameter importance")
+    if dropped and len(data.complete) < MIN_TRIALS:
+        finite = len(data.complete)
+        what = ("no completed trial has a finite value" if finite == 0 else
+                f"only {finite} completed trial(s) have a finite value")
+        raise UnsupportedError(f"The parameter importance of study {data.name!r} needs at least {MIN_TRIALS} "
+                               f"completed trials with a finite value; {what} ({dropped} with a NaN or "
+                               "infinite value left out).")
     done = _require(data, MIN_TRIALS, "parameter importance")
     if method == "auto":
         method = "fanova" if importlib.util.find_spec("optuna") is not None else "permutation"
@@ -136,6 +144,9 @@ def _fanova(data: StudyData, seed: int) -> dict[str, float]:
         dists[n] = optuna.distributions.FloatDistribution(math.log10(p.low), math.log10(p.high))
 
     def value(n: str, v: Any) -> Any:
+        p = data.space.params[n]
+        if isinstance(p, Choice):  # a stored tuple option comes back as a list: hand over the option itself
+            return p.options[option_index(data, n, v)]
         return math.log10(v) if n in logs else v
 
     log = optuna.logging.get_logger("optuna")
@@ -173,7 +184,7 @@ def _permutation(data: StudyData, done: list, seed: int) -> dict[str, float]:
             if n not in t.params:
                 continue
             p = data.space.params[n]
-            x[i, j] = p.options.index(t.params[n]) if isinstance(p, Choice) else float(p.encode(t.params[n])[0])
+            x[i, j] = option_index(data, n, t.params[n]) if isinstance(p, Choice) else float(p.encode(t.params[n])[0])
     y = np.array([t.value for t, _ in done], dtype=float)
     forest = RandomForestRegressor(n_estimators=48, random_state=seed, n_jobs=1).fit(x, y)
     result = permutation_importance(forest, x, y, n_repeats=5, random_state=seed, n_jobs=1)

@@ -32,6 +32,7 @@ from guardopt.viz.tables import (
     contour_table,
     history_table,
     is_log,
+    option_index,
     pareto_table,
 )
 
@@ -98,11 +99,25 @@ def _scatter_feasibility(ax: Axes, x: Any, y: Any, feasible: Sequence[bool],
         ax.legend(loc="best", fontsize=8)
 
 
+def _why_empty(data: StudyData) -> str | None:
+    """The text an objective plot carries when no trial is completed (it is then empty), else None."""
+    if data.complete:
+        return None
+    others = [t.state.value.lower() for t in data.trials if t.state is not TrialState.COMPLETE]
+    counts = ", ".join(f"{others.count(s)} {s}" for s in dict.fromkeys(others))
+    return "no completed trials" + (f" ({counts})" if counts else " (the study has no trials)")
+
+
+def _say_empty(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="0.35",
+            wrap=True)
+
+
 def plot_history(study: Study | StudyData) -> Figure:
     """Objective value per trial, feasible and infeasible marked, with the best feasible value so far.
 
     Failed and pruned trials (no value) are grey ticks along the bottom of the axes; trials still
-    RUNNING are not drawn.
+    RUNNING are not drawn. Without a completed trial the axes say so (e.g. "no completed trials (3 failed)").
     """
     data = StudyData.of(study)
     table = history_table(data)
@@ -126,6 +141,9 @@ def plot_history(study: Study | StudyData) -> Figure:
     ax.set_title(table.title)
     if rows:
         ax.legend(loc="best", fontsize=8)
+    empty = _why_empty(data)
+    if empty is not None:
+        _say_empty(ax, empty)
     ax.grid(alpha=0.3)
     return fig
 
@@ -156,15 +174,19 @@ def plot_importance(study: Study | StudyData, method: Method = "auto", seed: int
 def _axis_values(data: StudyData, name: str, values: Sequence[Any]) -> tuple[np.ndarray, list[str] | None]:
     p = data.space.params[name]
     if isinstance(p, Choice):
-        return np.array([p.options.index(v) for v in values], dtype=float), [str(o) for o in p.options]
+        return np.array([option_index(data, name, v) for v in values], dtype=float), [str(o) for o in p.options]
     return np.array(values, dtype=float), None
 
 
 def plot_slice(study: Study | StudyData) -> Figure:
-    """One panel per parameter: objective value against the parameter's value (active trials only)."""
+    """One panel per parameter: objective value against the parameter's value (active trials only).
+
+    Without a completed trial every panel says so (e.g. "no completed trials (3 failed)").
+    """
     data = StudyData.of(study)
     _single_objective(data, "slice plot")
     done = data.complete
+    empty = _why_empty(data)
     names = data.names
     ncols = min(len(names), 3)
     nrows = math.ceil(len(names) / ncols)
@@ -183,6 +205,8 @@ def plot_slice(study: Study | StudyData) -> Figure:
             ax.set_xscale("log")
         ax.set_xlabel(name + ("" if len(active) == len(done) else f" (active in {len(active)}/{len(done)})"))
         ax.grid(alpha=0.3)
+        if empty is not None:
+            _say_empty(ax, empty)
         if k % ncols == 0:
             ax.set_ylabel("objective")
     for k in range(len(names), nrows * ncols):
@@ -293,7 +317,7 @@ def plot_parallel_coordinates(study: Study | StudyData) -> Figure:
 def _unit(data: StudyData, name: str, value: Any) -> float:
     p = data.space.params[name]
     if isinstance(p, Choice):
-        return p.options.index(value) / max(len(p.options) - 1, 1)
+        return option_index(data, name, value) / max(len(p.options) - 1, 1)
     return float(np.clip(p.encode(value)[0], 0.0, 1.0))
 
 
@@ -307,8 +331,8 @@ def _range_labels(data: StudyData, name: str) -> tuple[str, str]:
 def plot_constraints(study: Study | StudyData) -> Figure:
     """One panel per declared constraint: its measured value per trial, the limit, and the violating side shaded.
 
-    A constraint that was not measured (or NaN) is an orange diamond on the limit line: it counts as
-    violated (fail closed).
+    A constraint that was not measured (or NaN) is an orange diamond on the limit line, an infinite
+    one a purple triangle on it: both count as violated (fail closed).
 
     Raises:
         UnsupportedError: the study declares no constraints.
@@ -322,7 +346,8 @@ def plot_constraints(study: Study | StudyData) -> Figure:
         op, limit = data.constraints[name]
         mine = [r for r in rows if r["constraint"] == name]
         measured = [r for r in mine if r["value"] is not None and math.isfinite(r["value"])]
-        missing = [r for r in mine if r not in measured]
+        infinite = [r for r in mine if r["value"] is not None and math.isinf(r["value"])]
+        missing = [r for r in mine if r not in measured and r not in infinite]
         ok = [r for r in measured if r["satisfied"]]
         bad = [r for r in measured if not r["satisfied"]]
         if ok:
@@ -334,6 +359,9 @@ def plot_constraints(study: Study | StudyData) -> Figure:
         if missing:
             ax.scatter([r["number"] for r in missing], [limit] * len(missing), color="tab:orange", marker="D",
                        s=26, label="not measured (violated)")
+        if infinite:
+            ax.scatter([r["number"] for r in infinite], [limit] * len(infinite), color="tab:purple", marker="^",
+                       s=30, label="infinite (violated)")
         ax.axhline(limit, color="black", ls="--", lw=1.2, label=f"limit {op} {limit:g}")
         _fit_axis(ax, [limit, *[r["value"] for r in measured]])
         ymin, ymax = ax.get_ylim()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from guardopt.core.errors import InvalidParameterError, UnsupportedError
+from guardopt.core.errors import InputDataError, InvalidParameterError, UnsupportedError
 from guardopt.core.problem import ProblemSpec
 from guardopt.core.space import Choice, Real
 from guardopt.core.trial import Trial, TrialState
@@ -336,6 +336,33 @@ def pareto_table(study: Study | StudyData) -> Table:
                  for t, v, on in zip(trials, values, front))
     return Table(f"Pareto front ({data.name}; {', '.join(directions)})", ("number", *cols, "on_front", "feasible"),
                  rows)
+
+
+def _as_tuples(value: Any) -> Any:
+    """``value`` with every list (at any depth) a tuple: what JSON storage gives back for a tuple."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def option_index(data: StudyData, name: str, value: Any) -> int:
+    """The index of ``value`` among the options of the `Choice` parameter ``name``.
+
+    A tuple option comes back from JSON storage as a list: that list is the matching tuple option.
+
+    Raises:
+        InputDataError: ``value`` is none of the options (naming the parameter).
+    """
+    options = data.space.params[name].options
+    try:
+        return int(options.index(value))
+    except ValueError:
+        pass
+    if isinstance(value, list):
+        wanted = _as_tuples(value)
+        for i, option in enumerate(options):
+            if isinstance(option, (list, tuple)) and _as_tuples(option) == wanted:
+                return i
+    raise InputDataError(f"Study {data.name!r}: the value {value!r} of parameter {name!r} is none of its "
+                         f"options {list(options)!r}.")
 
 
 def is_log(data: StudyData, name: str) -> bool:

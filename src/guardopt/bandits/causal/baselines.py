@@ -60,7 +60,13 @@ class VanillaUCB:
         self._t = 0
 
     def ask(self) -> int:
-        """The next arm: each unplayed arm in order, then the largest upper confidence bound."""
+        """The next arm: an unplayed arm (lowest index first) while fewer than ``K`` rewards were told,
+        then the largest upper confidence bound.
+
+        Asked and told in turn, this plays each arm once, then by UCB (UCB1's initialisation). Rewards
+        told for arms that were not asked can leave an arm unplayed after ``K`` rewards: from then on it
+        is not preferred, its bound is that of one play with mean 0 (``c sqrt(log t)``).
+        """
         if self._t < self.n_actions and (self._n == 0).any():
             return int(np.flatnonzero(self._n == 0)[0])
         ucb = self._mean + self.coef * np.sqrt(math.log(max(self._t, 1)) / np.maximum(self._n, 1))
