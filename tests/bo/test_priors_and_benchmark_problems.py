@@ -57,6 +57,10 @@ def test_michalewicz_and_shekel_hand_values_and_optima():
     others = [1 / (36 + 0.2), 1 / (64 + 0.2), 1 / (16 + 0.4), 1 / (20 + 0.4), 1 / (58 + 0.6), 1 / (4 + 0.3),
               1 / (50 + 0.7), 1 / (16 + 0.5), 1 / (18.32 + 0.5)]
     assert float(shekel(np.full(4, 4.0))) == pytest.approx(-(10 + sum(others)), abs=1e-9)
+    # The seventh well is (5, 3, 5, 3) (Surjanovic & Bingham; BoTorch): at it that well alone gives 1 / 0.3.
+    # (4, 4, 4, 4) cannot tell it from (5, 5, 3, 3): both lie at squared distance 4.
+    assert float(shekel(np.array([5.0, 3.0, 5.0, 3.0]))) < -1 / 0.3
+    assert SHEKEL4.optimal_value == pytest.approx(-10.536443, abs=1e-6)  # BoTorch's Shekel().optimal_value
     for fn in (MICHALEWICZ5, SHEKEL4):
         assert float(fn(np.array(fn.optimizer))) == pytest.approx(fn.optimal_value, abs=1e-6)
         # No point of a random sample beats the stated optimum.

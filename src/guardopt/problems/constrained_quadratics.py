@@ -1,8 +1,9 @@
 """Convex quadratics whose minimizer lies outside a norm ball: test objectives for Lion-K.
 
-``f(x) = ½ (x − c)ᵀ A (x − c)`` with ``A`` symmetric positive definite. Seed 0 (``paper_toy``) is the
-4-d problem of our prototype: ``A = I``, ``c = (3, −2, 0.5, 0.2)``, started from ``5·1``; other seeds
-draw ``A`` with eigenvalues in [1, 10] and a center of ℓ∞ norm 3.
+``f(x) = ½ (x − c)ᵀ A (x − c)`` with ``A`` symmetric positive definite. ``paper_toy`` is the
+4-d problem of our prototype: ``A = I``, ``c = (3, −2, 0.5, 0.2)``, started from ``5·1``;
+``random_quadratic`` draws, for any seed (seed 0 included), ``A`` with eigenvalues in [1, 10] and a
+center of ℓ∞ norm 3.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from importlib import resources
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError
+from guardopt.core.errors import InputDataError, check_choice
 
 COLUMNS: tuple[str, ...] = (
     "status", "duration", "credit_history", "purpose", "credit_amount", "savings", "employment",
@@ -100,7 +100,11 @@ class CreditData:
             ``(X, feature_names)`` with the attribute's column (numeric) or one-hot block dropped;
             ``X`` has shape ``(n, d - k)`` and is C-contiguous like `X` (column selection alone
             would give a Fortran-ordered copy, and BLAS sums in another order on it).
+
+        Raises:
+            InvalidParameterError: ``attribute`` is not one of the 20 attributes in `COLUMNS`.
         """
+        check_choice(attribute, "attribute", "CreditData.features_without", COLUMNS[:-1])
         keep = [j for j, name in enumerate(self.feature_names) if name.split("=", 1)[0] != attribute]
         return np.ascontiguousarray(self.X[:, keep]), tuple(self.feature_names[j] for j in keep)
 

@@ -390,7 +390,10 @@ class FairThresholdEnv:
             (shape ``(m,)``), ``expected_reward``, ``expected_residuals``, ``acceptance`` (shape
             ``(2,)``), ``share`` and ``residual_names``. The loop never terminates by itself.
         """
-        tau = float(action)
+        try:
+            tau = float(action)
+        except (TypeError, ValueError) as exc:
+            raise InputDataError(f"A threshold must be a finite number. Got {action!r} instead.") from exc
         if not np.isfinite(tau):
             raise InputDataError(f"A threshold must be a finite number. Got {action!r} instead.")
         accept, good = self.rates(np.array([tau]))
@@ -404,6 +407,18 @@ class FairThresholdEnv:
             "residual_names": self.residual_names,
         }
         return self._share.copy(), float(res.reward[0]), False, False, info
+
+
+def _finite_grid(grid: Any, owner: str) -> np.ndarray:
+    """A threshold grid as a non-empty 1-d float array of finite values, or `InputDataError`."""
+    try:
+        g = np.asarray(grid, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputDataError(f"{owner}: 'grid' must be a 1-d array of finite thresholds.") from exc
+    if g.ndim != 1 or g.size == 0 or not np.all(np.isfinite(g)):
+        raise InputDataError(f"{owner}: 'grid' must be a non-empty 1-d array of finite thresholds. "
+                             f"Got shape {g.shape}.")
+    return g
 
 
 class GridLoops:
@@ -422,7 +437,7 @@ class GridLoops:
 
     def __init__(self, env: FairThresholdEnv, grid: np.ndarray, n_loops: int = 1, seed: SeedLike = None) -> None:
         self.env = env
-        self.grid = np.asarray(grid, dtype=float)
+        self.grid = _finite_grid(grid, "GridLoops")
         self.accept, self.good = env.rates(self.grid)  # (2, K)
         c = env.config
         a0, a1 = self.accept
@@ -443,8 +458,20 @@ class GridLoops:
         self.share = np.full(self.n_loops, c.p0)
 
     def step(self, arms: np.ndarray) -> StepResult:
-        """Play grid arm ``arms[b]`` in loop ``b`` (shape ``(B,)``) for one round."""
-        idx = np.asarray(arms, dtype=np.intp)
+        """Play grid arm ``arms[b]`` in loop ``b`` (shape ``(B,)``) for one round.
+
+        Raises:
+            InputDataError: ``arms`` is not of shape ``(B,)`` or holds a value that is not an
+                integer in ``[0, K)``.
+        """
+        raw = np.asarray(arms)
+        k = self.grid.size
+        if (raw.shape != (self.n_loops,) or raw.dtype.kind not in "iuf"
+                or (raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw))))
+                or raw.min() < 0 or raw.max() >= k):
+            raise InputDataError(f"GridLoops.step: 'arms' must hold {self.n_loops} grid indices in [0, {k}). "
+                                 f"Got {arms!r} instead.")
+        idx = raw.astype(np.intp, copy=False)
         env, c, share = self.env, self.env.config, self.share
         n = c.batch_size
         w1 = share[:, None]
@@ -488,7 +515,7 @@ def sweep_fixed_thresholds(env: FairThresholdEnv, grid: np.ndarray, horizon: int
     This is the sweep from which the oracle "best feasible fixed threshold" is read off.
     """
     horizon = check_int(horizon, "horizon", "sweep_fixed_thresholds", low=1)
-    g = np.asarray(grid, dtype=float)
+    g = _finite_grid(grid, "sweep_fixed_thresholds")
     loops = GridLoops(env, g, n_loops=g.size, seed=seed)
     arms = np.arange(g.size)
     m = env.n_constraints
@@ -512,7 +539,7 @@ def steady_state(env: FairThresholdEnv, grid: np.ndarray, tol: float = 1e-12,
         ``tol`` and ``max_iter`` are kept for dynamics that might depend on it.
     """
     c = env.config
-    accept, good = env.rates(np.asarray(grid, dtype=float))
+    accept, good = env.rates(_finite_grid(grid, "steady_state"))
     share = np.full(accept.shape[1], c.p0)
     for _ in range(max_iter):
         target = np.clip(c.p0 + c.gamma * (accept[1] - accept[0]), c.p_min, c.p_max)
@@ -566,7 +593,7 @@ def load_german_credit_groups(group: Literal["sex", "age"] = "age") -> TabularDa
     for a good credit (700 rows). The protected group is female applicants (codes A92, A95) or
     applicants aged 25 or younger.
     """
-    check_choice(group, "group", "load_german_credit", ("sex", "age"))
+    check_choice(group, "group", "load_german_credit_groups", ("sex", "age"))
     credit = _load_credit(include_group_columns=True)
     X, names = credit.features_without(GROUP_ATTRIBUTES[group])
     return TabularData(X, credit.y.astype(float), credit.group(group), names)
@@ -629,6 +656,8 @@ def cross_fitted_scores(data: TabularData, n_folds: int = 5, seed: int = 0, C: f
     Returns:
         Scores in (0, 1), shape ``(n,)``.
     """
+    n_folds = check_int(n_folds, "n_folds", "cross_fitted_scores", low=2)
+    C = check_in_range(C, "C", "cross_fitted_scores", 0.0)
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -639,8 +668,16 @@ def cross_fitted_scores(data: TabularData, n_folds: int = 5, seed: int = 0, C: f
 
 
 def pools_from_data(data: TabularData, scores: np.ndarray) -> tuple[EmpiricalScores, EmpiricalScores]:
-    """Split scored rows into the two group pools (group 0, group 1)."""
+    """Split scored rows into the two group pools (group 0, group 1).
+
+    Raises:
+        InputDataError: ``scores`` does not hold one value per row of ``data``.
+    """
     g = np.asarray(data.group)
+    scores = np.asarray(scores)
+    if scores.shape != g.shape:
+        raise InputDataError(f"pools_from_data: 'scores' must have one value per row, shape {g.shape}. "
+                             f"Got shape {scores.shape} instead.")
     return (EmpiricalScores(scores[g == 0], data.y[g == 0]), EmpiricalScores(scores[g == 1], data.y[g == 1]))
 
 

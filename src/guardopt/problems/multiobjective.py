@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from guardopt.core.errors import check_int
 from guardopt.core.space import Integer, Real, Space
 
 __all__ = ["MOProblem", "bnh", "dtlz2", "hgb_accuracy_vs_size", "zdt1", "zdt2"]
@@ -117,11 +118,13 @@ def _zdt2(x: np.ndarray) -> np.ndarray:
 
 def zdt1(dim: int = 6) -> MOProblem:
     """ZDT1 on ``[0, 1]^dim``; front ``f2 = 1 - sqrt(f1)``; HV w.r.t. (1.1, 1.1) is ``0.11 + 0.1 + 2/3``."""
+    dim = check_int(dim, "dim", "zdt1", low=2)
     return MOProblem("zdt1", np.tile([0.0, 1.0], (dim, 1)), 2, _zdt1, np.array([1.1, 1.1]), 0.21 + 2.0 / 3.0)
 
 
 def zdt2(dim: int = 6) -> MOProblem:
     """ZDT2 on ``[0, 1]^dim``; front ``f2 = 1 - f1^2``; HV w.r.t. (1.1, 1.1) is ``0.11 + 0.1 + 1/3``."""
+    dim = check_int(dim, "dim", "zdt2", low=2)
     return MOProblem("zdt2", np.tile([0.0, 1.0], (dim, 1)), 2, _zdt2, np.array([1.1, 1.1]), 0.21 + 1.0 / 3.0)
 
 
@@ -130,7 +133,8 @@ def dtlz2(dim: int = 6, n_objectives: int = 3) -> MOProblem:
 
     ``V_k`` is the volume of the positive orthant of the unit ball (``pi / 6`` for ``k = 3``).
     """
-    k = n_objectives
+    k = check_int(n_objectives, "n_objectives", "dtlz2", low=2)
+    dim = check_int(dim, "dim", "dtlz2", low=k)
 
     def f(x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x)

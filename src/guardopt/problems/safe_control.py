@@ -468,7 +468,8 @@ def collect_dataset(name: str, episodes: int = 200, seed: int = 0, noise_levels:
                     ) -> dict[str, np.ndarray]:
     """Offline data from the scripted behaviour family, in the D4RL/DSRL dictionary layout.
 
-    Each episode draws a care level from ``cares`` and a noise level from ``noise_levels``; a
+    Each episode draws a care level from ``cares`` (each in ``[0, 1]``) and a noise level (a
+    non-negative standard deviation) from ``noise_levels``; a
     ``random_fraction`` of the episodes act uniformly at random (FISOR's "expert + random" mix).
 
     Returns:
@@ -484,6 +485,10 @@ def collect_dataset(name: str, episodes: int = 200, seed: int = 0, noise_levels:
     if not noise_levels or not cares:
         raise InvalidParameterError("noise_levels", "collect_dataset", "non-empty tuples of noise and care levels",
                                     (noise_levels, cares))
+    for level in noise_levels:
+        check_in_range(level, "noise_levels", "collect_dataset", 0.0, low_open=False)
+    for level in cares:
+        check_in_range(level, "cares", "collect_dataset", 0.0, 1.0, low_open=False, high_open=False)
     env = make_safe_env(name, num_envs=episodes)
     rng = np.random.default_rng(seed)
     care = rng.choice(np.asarray(cares, float), episodes)

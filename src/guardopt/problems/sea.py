@@ -125,6 +125,7 @@ class SEAProblem:
 
     def gradient(self, t: int, x: np.ndarray) -> np.ndarray:
         """The stochastic gradient ``∇f_t(x)`` at round ``t`` (0-based); shape ``(d,)``."""
+        t = check_int(t, "t", "SEAProblem.gradient", low=0, high=self.config.horizon - 1)
         if self.config.loss == "linear":
             return self.means[t] + self.noise[t]
         return self.config.strong_convexity * (np.asarray(x, dtype=float) - self.means[t]) + self.noise[t]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import truncnorm
 
-from guardopt.core.errors import check_choice, check_int
+from guardopt.core.errors import check_choice, check_in_range, check_int
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = [
@@ -36,12 +36,13 @@ def clear_cut_means(n_arms: int, seed: SeedLike = None, best: float = 0.82) -> n
     Args:
         n_arms: Number of arms ``K`` (at least 2).
         seed: Seed or Generator.
-        best: Mean of the single best arm.
+        best: Mean of the single best arm, in ``[0, 1]`` (a Bernoulli mean).
 
     Returns:
         Array of shape ``(K,)`` in stream order.
     """
     k = check_int(n_arms, "n_arms", "clear_cut_means", low=2)
+    best = check_in_range(best, "best", "clear_cut_means", 0.0, 1.0, low_open=False, high_open=False)
     rng = make_rng(seed)
     low, high, mu, sd = 0.0, 0.8, 0.5, 0.1
     rest = truncnorm.rvs((low - mu) / sd, (high - mu) / sd, loc=mu, scale=sd, size=k - 1, random_state=rng)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
 from guardopt.core.space import Real, Space
 
 
@@ -121,8 +122,16 @@ class SyntheticFunction:
         return np.array([float(params[f"x{i}"]) for i in range(self.dim)])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """The exact (noise-free) value at ``x`` of shape ``(..., d)``."""
-        return self.fn(np.asarray(x, dtype=float))
+        """The exact (noise-free) value at ``x`` of shape ``(..., d)``.
+
+        Raises:
+            InputDataError: ``x`` is not finite or its last axis is not of length ``d``.
+        """
+        a = as_float_array(x, "x", self.name, finite=True)
+        if a.ndim == 0 or a.shape[-1] != self.dim:
+            raise InputDataError(f"The 'x' argument of {self.name} must have shape (..., {self.dim}). "
+                                 f"Got shape {a.shape} instead.")
+        return self.fn(a)
 
     def regret(self, params: Mapping[str, Any]) -> float:
         """Simple regret ``f(x) - f*`` of a parameter dict (exact value, never the noisy one)."""
@@ -144,6 +153,7 @@ class SyntheticFunction:
 
     def with_noise(self, noise_std: float) -> SyntheticFunction:
         """The same function observed with additive Gaussian noise of standard deviation ``noise_std``."""
+        noise_std = check_in_range(noise_std, "noise_std", f"{self.name}.with_noise", 0.0, low_open=False)
         return SyntheticFunction(f"{self.name}-noisy{noise_std:g}", self.fn, self.bounds, self.optimal_value,
                                  self.optimizer, noise_std)
 
@@ -157,16 +167,19 @@ HARTMANN6 = SyntheticFunction(
 
 def make_ackley(d: int = 5) -> SyntheticFunction:
     """Ackley in ``d`` dimensions."""
+    d = check_int(d, "d", "make_ackley", low=1)
     return SyntheticFunction(f"ackley{d}", ackley, ((-32.768, 32.768),) * d, 0.0, (0.0,) * d)
 
 
 def make_levy(d: int = 4) -> SyntheticFunction:
     """Levy in ``d`` dimensions."""
+    d = check_int(d, "d", "make_levy", low=1)
     return SyntheticFunction(f"levy{d}", levy, ((-10.0, 10.0),) * d, 0.0, (1.0,) * d)
 
 
 def make_rosenbrock(d: int = 4) -> SyntheticFunction:
     """Rosenbrock in ``d`` dimensions."""
+    d = check_int(d, "d", "make_rosenbrock", low=2)
     return SyntheticFunction(f"rosenbrock{d}", rosenbrock, ((-5.0, 10.0),) * d, 0.0, (1.0,) * d)
 
 
@@ -266,7 +279,8 @@ class MultiFidelityFunction:
 
     def cost(self, s: float) -> float:
         """Cost of one evaluation at fidelity ``s``: ``fixed_cost + (1 - fixed_cost) * s`` (1 at the target)."""
-        return self.fixed_cost + (1.0 - self.fixed_cost) * float(s)
+        s = check_in_range(s, "s", f"{self.name}.cost", 0.0, 1.0, low_open=False, high_open=False)
+        return self.fixed_cost + (1.0 - self.fixed_cost) * s
 
     def objective(self) -> Callable[[Mapping[str, Any]], float]:
         def evaluate(params: Mapping[str, Any]) -> float:
@@ -293,9 +307,17 @@ def get_function(name: str) -> SyntheticFunction:
             table[base] = maker(int(base[len(prefix):]))
     table.update(_EXTRA_FUNCTIONS)
     if base not in table:
-        raise KeyError(f"Unknown synthetic function {name!r}.")
+        raise InvalidParameterError("name", "get_function", f"one of {sorted(table)} (or ackley<d>, levy<d>, "
+                                    "rosenbrock<d>), optionally with a suffix -noisy<sigma>", name)
     fn = table[base]
-    return fn.with_noise(float(noise)) if noise else fn
+    if not noise:
+        return fn
+    try:
+        sigma = float(noise)
+    except ValueError as exc:
+        raise InvalidParameterError("name", "get_function", "a function name with a suffix -noisy<sigma>, "
+                                    "sigma a non-negative number", name) from exc
+    return fn.with_noise(sigma)
 
 
 # -- Michalewicz, Shekel and a second constrained problem (the BoTorch side-by-side benchmark) ------
@@ -308,8 +330,9 @@ def michalewicz(x: np.ndarray, m: int = 10) -> np.ndarray:
     return np.asarray(-np.sum(np.sin(x) * np.sin(i * x**2 / math.pi) ** (2 * m), axis=-1))
 
 
+# The wells a_j (rows), as in Surjanovic & Bingham's table and BoTorch's `Shekel`: the seventh is (5, 3, 5, 3).
 _SHEKEL_A = np.array([[4, 4, 4, 4], [1, 1, 1, 1], [8, 8, 8, 8], [6, 6, 6, 6], [3, 7, 3, 7], [2, 9, 2, 9],
-                      [5, 5, 3, 3], [8, 1, 8, 1], [6, 2, 6, 2], [7, 3.6, 7, 3.6]], dtype=float)
+                      [5, 3, 5, 3], [8, 1, 8, 1], [6, 2, 6, 2], [7, 3.6, 7, 3.6]], dtype=float)
 _SHEKEL_C = np.array([1, 2, 2, 4, 4, 6, 3, 7, 5, 5], dtype=float) / 10.0
 
 
@@ -322,9 +345,9 @@ def shekel(x: np.ndarray) -> np.ndarray:
 # Separable: each coordinate's minimizer on a 2e5-point grid, then L-BFGS-B; f* = -4.687658 (d = 5).
 MICHALEWICZ5 = SyntheticFunction("michalewicz5", michalewicz, ((0.0, math.pi),) * 5, -4.6876582,
                                  (2.2029055, 1.5707963, 1.2849916, 1.9230585, 1.7204698))
-# L-BFGS-B from (4, 4, 4, 4): f* = -10.536410.
-SHEKEL4 = SyntheticFunction("shekel4", shekel, ((0.0, 10.0),) * 4, -10.5364098,
-                            (4.0007465, 4.0005929, 3.9996634, 3.9995098))
+# L-BFGS-B from (4, 4, 4, 4): f* = -10.536443 (BoTorch's `Shekel().optimal_value`).
+SHEKEL4 = SyntheticFunction("shekel4", shekel, ((0.0, 10.0),) * 4, -10.5364432,
+                            (4.0007469, 3.9995095, 4.0007469, 3.9995095))
 
 
 def _linear_sum(x: np.ndarray) -> np.ndarray:
