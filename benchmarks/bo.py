@@ -398,7 +398,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--slow-start", type=int, default=3, help="fast tools' seeds to run before a slow tool's first")
     p.add_argument("--out", default=str(RESULTS / "bo"))
     p.add_argument("--fresh", action="store_true", help="ignore stored runs")
-    p.add_argument("--replace", action="store_true", help="drop stored runs of the given tools first")
+    p.add_argument("--replace", action="store_true",
+                   help="drop the stored runs of the given tools on the given problems first (the other problems' "
+                   "runs are kept)")
     p.add_argument("--summarize-only", action="store_true", help="rewrite the Markdown from the stored JSON")
     args = p.parse_args(argv)
     if args.summarize_only:
@@ -420,7 +422,7 @@ def main(argv: list[str] | None = None) -> None:
         stored = json.loads(json_path.read_text())
     records = stored["records"]
     if args.replace:
-        records = [r for r in records if r["tool"] not in tools]
+        records = [r for r in records if not (r["tool"] in tools and r["problem"] in problems)]
     done = {(r["tool"], r["problem"], r["seed"], r["budget"]) for r in records}
     n_seeds = {t: args.seeds for t in tools}
     for item in args.tool_seeds:
