@@ -87,7 +87,7 @@ def test_mirror_maps_refuse_non_finite_points_and_steps() -> None:
 def test_online_gradient_descent_adaptive_is_a_boolean(adaptive: object) -> None:
     # before: any truthy value ("no") silently selected the adaptive step
     with pytest.raises(InvalidParameterError, match="'adaptive' parameter of OnlineGradientDescent"):
-        OnlineGradientDescent(EuclideanBall(2), grad_bound=1.0, adaptive=adaptive)  # type: ignore[arg-type]
+        OnlineGradientDescent(EuclideanBall(2), adaptive=adaptive)  # type: ignore[arg-type]
     assert OnlineGradientDescent(EuclideanBall(2), adaptive=np.True_).config.step == "adaptive"
 
 
@@ -107,3 +107,20 @@ def test_ball_iterates_stay_in_the_ball(a: float, b: float) -> None:
         learner.ask()
         learner.tell(np.array([a, b]))
     assert float(np.linalg.norm(learner.ask())) <= 1.5 + 1e-12
+
+
+def test_a_second_step_schedule_is_refused_not_ignored() -> None:
+    # before: grad_bound beside adaptive=True, strong_convexity beside adaptive, or lr beside the
+    # adaptive step were dropped without a word
+    ball = EuclideanBall(2)
+    with pytest.raises(InvalidParameterError, match="'grad_bound'"):
+        OnlineGradientDescent(ball, grad_bound=1.0, adaptive=True)
+    with pytest.raises(InvalidParameterError, match="'grad_bound'"):
+        OnlineGradientDescent(ball, grad_bound=1.0, strong_convexity=2.0)
+    with pytest.raises(InvalidParameterError, match="'adaptive'"):
+        OnlineGradientDescent(ball, adaptive=True, strong_convexity=2.0)
+    with pytest.raises(InvalidParameterError, match="'lr'"):
+        OOMDConfig(step="adaptive", lr=0.1)
+    with pytest.raises(InvalidParameterError, match="'strong_convexity'"):
+        OOMDConfig(step="fixed", lr=0.1, strong_convexity=1.0)
+    assert OOMDConfig(step="sqrt-t", grad_bound=1.0, smoothness=2.0, diameter=3.0).grad_bound == 1.0

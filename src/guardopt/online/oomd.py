@@ -81,6 +81,10 @@ class OOMDConfig:
         needs = {"strongly-convex": "strong_convexity", "fixed": "lr", "sqrt-t": "grad_bound"}
         if self.step in needs and getattr(self, needs[self.step]) is None:
             raise InvalidParameterError(needs[self.step], owner, f"set when step={self.step!r}", None)
+        for rule, name in needs.items():  # a setting another rule reads would be ignored silently
+            if rule != self.step and getattr(self, name) is not None:
+                raise InvalidParameterError(name, owner, f"None unless step={rule!r} (step is {self.step!r})",
+                                            getattr(self, name))
 
 
 class OptimisticOMD:
@@ -182,6 +186,14 @@ def OnlineGradientDescent(domain: MirrorMap, grad_bound: float | None = None, ad
     """
     if not isinstance(adaptive, (bool, np.bool_)):  # "no" was truthy: the adaptive step, silently
         raise InvalidParameterError("adaptive", "OnlineGradientDescent", "a boolean", adaptive)
+    # One schedule at a time: a second one given beside it would be ignored without a word.
+    if strong_convexity is not None and adaptive:
+        raise InvalidParameterError("adaptive", "OnlineGradientDescent", "False when strong_convexity is set",
+                                    adaptive)
+    if grad_bound is not None and (adaptive or strong_convexity is not None):
+        raise InvalidParameterError("grad_bound", "OnlineGradientDescent",
+                                    "None with adaptive=True or strong_convexity (it sets only the sqrt-t step)",
+                                    grad_bound)
     if strong_convexity is not None:
         cfg = OOMDConfig(step="strongly-convex", hint="zero", strong_convexity=strong_convexity)
     elif adaptive:
