@@ -9,11 +9,12 @@ inaccurate one, flagged, so the caller can fail closed instead of trusting it si
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from guardopt.core.errors import UnsupportedError
+from guardopt.core.errors import InvalidParameterError, UnsupportedError
 
 #: The default chain: Clarabel (interior point, accurate), then SCS (first order, robust), then
 #: ECOS when it is installed.
@@ -49,8 +50,21 @@ class SolveOutcome:
 
 
 def available(solvers: tuple[str, ...]) -> tuple[str, ...]:
-    """The solvers of ``solvers`` that are installed, in order."""
+    """The solvers of ``solvers`` that are installed, in order.
+
+    Raises:
+        InvalidParameterError: a name cvxpy does not know (a typo would otherwise be skipped like a
+            solver that is merely not installed).
+    """
     cp = import_cvxpy()
+    known = set(getattr(cp.settings, "SOLVERS", ())) | set(cp.installed_solvers())
+    if isinstance(solvers, str) or not all(isinstance(s, str) for s in solvers):
+        raise InvalidParameterError("solvers", "solve", "a sequence of cvxpy solver names", solvers)
+    unknown = [s for s in solvers if s not in known]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InvalidParameterError("solvers", "solve", f"cvxpy solver names{hint}", unknown)
     installed = set(cp.installed_solvers())
     return tuple(s for s in solvers if s in installed)
 
