@@ -91,7 +91,8 @@ print(f"before CALM: held-out accuracy {accuracy(held_out):.3f}")
 config = CALMConfig(max_interventions=3, max_new=10, sft_steps=60, batch_size=64, lr=1e-3)
 traces, stats = build_calm_traces(model, task(400), encode, correct, ProgramIntervener(locate), tok, config,
                                   seed=2, budget=500)
+share = f"{stats.hint_fraction:.2%}" if stats.kept else "n/a (nothing kept)"
 print(f"CALM data: {stats.generations} generations, {stats.traces} attempts, {stats.kept} kept "
-      f"({stats.kept_intervened} after a hint); the intervener wrote {stats.hint_fraction:.2%} of the kept tokens")
+      f"({stats.kept_intervened} after a hint); the intervener wrote {share} of the kept tokens")
 calm_sft(model, traces, config, seed=3)
 print(f"after CALM-SFT: held-out accuracy {accuracy(held_out):.3f}")

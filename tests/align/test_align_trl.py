@@ -44,8 +44,8 @@ def _records():
     shared = t.encode("3 + 4 = 7 ;")
     pairs = [PreferencePair(tuple(pre), tuple(shared + t.encode("SAFE ; R <eos>")),
                             tuple(shared + t.encode("OK ; X 2 ; A 7 <eos>")), start=len(shared))] * 4
-    recs = intervened_pairs_to_records(pairs, lambda ids: t.decode(ids))
-    assert recs[0]["prompt"] == "Q H 3 4 3 + 4 = 7 ;" and recs[0]["chosen"].startswith("SAFE")
+    recs = intervened_pairs_to_records(pairs, lambda ids: t.decode(ids, skip_special=False))
+    assert recs[0]["prompt"] == "<bos> Q H 3 4 3 + 4 = 7 ;" and recs[0]["chosen"] == " SAFE ; R <eos>"
     return recs
 
 

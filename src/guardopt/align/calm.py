@@ -70,7 +70,8 @@ class Intervention:
 
     def __post_init__(self) -> None:
         check_int(self.index, "index", "Intervention", 0)
-        if not self.hint or any(not isinstance(w, str) or not w for w in self.hint):
+        if (isinstance(self.hint, str) or not isinstance(self.hint, (tuple, list)) or not self.hint
+                or any(not isinstance(w, str) or not w for w in self.hint)):
             raise InvalidParameterError("hint", "Intervention", "a non-empty tuple of words", self.hint)
 
 
@@ -248,6 +249,7 @@ def build_calm_traces(model: nn.Module, prompts: Sequence[P], encode: Callable[[
         The kept traces and the `CALMStats`.
     """
     budget = check_int(budget, "budget", "build_calm_traces", 0)
+    seed = check_int(seed, "seed", "build_calm_traces")
     if not isinstance(config, CALMConfig):
         raise InvalidParameterError("config", "build_calm_traces", "a CALMConfig", config)
     gen = torch.Generator().manual_seed(int(seed))
@@ -269,6 +271,9 @@ def build_calm_traces(model: nn.Module, prompts: Sequence[P], encode: Callable[[
             for tr in open_:
                 words = tokenizer.tokens(tr.completion)
                 iv = intervener.intervene(prompts[tr.owner], words)
+                if iv is not None and not isinstance(iv, Intervention):
+                    raise InputDataError("build_calm_traces: 'intervener.intervene' must return an Intervention "
+                                         f"or None. Got {type(iv).__name__}.")
                 if iv is None:
                     if round_ == 0:
                         stats.flawless_first += 1

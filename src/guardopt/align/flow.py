@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
 __all__ = [
     "FlowConfig",
@@ -121,6 +121,9 @@ def fit_rectified_flow(data: np.ndarray | torch.Tensor, config: FlowConfig | Non
         seed: Seeds the initialization and every draw.
     """
     config = config or FlowConfig()
+    if not isinstance(config, FlowConfig):
+        raise InvalidParameterError("config", "fit_rectified_flow", "a FlowConfig", type(config).__name__)
+    seed = check_int(seed, "seed", "fit_rectified_flow")
     x = torch.as_tensor(np.asarray(data, dtype=np.float32)) if not isinstance(data, torch.Tensor) else data.float()
     _points(x, "data", "fit_rectified_flow")
     if x.shape[0] == 0:
@@ -137,6 +140,9 @@ def fit_rectified_flow(data: np.ndarray | torch.Tensor, config: FlowConfig | Non
         t = torch.rand(x0.shape[0], generator=gen)
         xt = (1.0 - t[:, None]) * x0 + t[:, None] * eps
         loss = ((model(xt, t) - (eps - x0)) ** 2).sum(1).mean()
+        if not bool(torch.isfinite(loss)):
+            raise InputDataError("fit_rectified_flow: the flow-matching loss is not finite (rescale 'data' or "
+                                 "lower 'lr').")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

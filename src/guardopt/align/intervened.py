@@ -75,8 +75,14 @@ class ProgramCueDetector:
     sep: str = ";"
 
     def __post_init__(self) -> None:
-        if not self.cues or any(not c or any(not isinstance(w, str) for w in c) for c in self.cues):
+        if (not isinstance(self.cues, (tuple, list)) or not self.cues
+                or any(isinstance(c, str) or not isinstance(c, (tuple, list)) or not c
+                       or any(not isinstance(w, str) for w in c) for c in self.cues)):
             raise InvalidParameterError("cues", "ProgramCueDetector", "a non-empty tuple of word tuples", self.cues)
+        if not isinstance(self.sep, str) or not self.sep:
+            raise InvalidParameterError("sep", "ProgramCueDetector", "a non-empty word", self.sep)
+        # Steps are compared as tuples: store lists as tuples, so a cue given as a list still matches.
+        object.__setattr__(self, "cues", tuple(tuple(c) for c in self.cues))
 
     def first_cue(self, completion: Sequence[str]) -> int | None:
         """Index of the first word of the first step that is a cue (None: no cue)."""
@@ -178,6 +184,9 @@ def build_intervened_pairs(model: nn.Module, prompts: Sequence[P], encode: Calla
     Returns:
         The pairs (``chosen[:start] == rejected[:start]``, ``start`` = divergence index h) and the counts.
     """
+    if budget is not None:
+        budget = check_int(budget, "budget", "build_intervened_pairs", 0)
+    chunk = check_int(chunk, "chunk", "build_intervened_pairs", 1)
     if not prompts:
         return [], InterventionStats()
     if not triggers:
@@ -252,6 +261,10 @@ def build_benign_pairs(model: nn.Module, prompts: Sequence[P], encode: Callable[
         budget: Most generations in all (traces plus continuations).
         sep: The step separator.
     """
+    budget = check_int(budget, "budget", "build_benign_pairs", 0)
+    chunk = check_int(chunk, "chunk", "build_benign_pairs", 1)
+    if not triggers:
+        raise InvalidParameterError("triggers", "build_benign_pairs", "a non-empty pool", triggers)
     stats = InterventionStats()
     pairs: list[PreferencePair] = []
     if not prompts or budget <= 0:

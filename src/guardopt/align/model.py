@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
 
 __all__ = ["TinyCausalLM", "TinyLMConfig", "pad_right", "sample", "step_logps", "token_logps"]
 
@@ -135,6 +135,9 @@ class TinyCausalLM(nn.Module):
             raise InputDataError(f"TinyCausalLM: 'ids' must have shape (B, T). Got {tuple(ids.shape)}.")
         if prefix is not None and cache is not None:
             raise InputDataError("TinyCausalLM: a prefix goes in the first call; the cache already holds it.")
+        V = self.config.vocab_size
+        if ids.dtype not in (torch.int64, torch.int32) or (ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= V)):
+            raise InputDataError(f"TinyCausalLM: 'ids' must be integer ids in [0, {V}).")
         start = 0 if cache is None else cache[0][0].shape[2]
         h = self.tok(ids)
         if prefix is not None:
@@ -212,12 +215,15 @@ def sample(model: nn.Module, prefixes: Sequence[Sequence[int]], max_new: int, eo
         The new tokens of each prefix, in the order of ``prefixes``.
     """
     max_new = check_int(max_new, "max_new", "sample", 1)
-    if not (isinstance(temperature, (int, float)) and temperature > 0):
-        raise InvalidParameterError("temperature", "sample", "a real number in (0, inf)", temperature)
+    check_in_range(temperature, "temperature", "sample", 0.0)
+    batch_size = check_int(batch_size, "batch_size", "sample", 1)
     if any(len(p) == 0 for p in prefixes):
         raise InputDataError("sample: every prefix needs at least one token (e.g. BOS).")
-    uniforms = torch.rand(len(prefixes), max_new, generator=generator)
     lm: Any = model
+    vocab_size = getattr(getattr(lm, "config", None), "vocab_size", None)
+    if vocab_size is not None:
+        check_int(eos_id, "eos_id", "sample", 0, int(vocab_size) - 1)
+    uniforms = torch.rand(len(prefixes), max_new, generator=generator)
     was_training = model.training
     model.eval()
     out: list[list[int]] = [[] for _ in prefixes]

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_int
 
 __all__ = ["ImagePrefixLM", "check_images", "image_score_model"]
 
@@ -38,6 +38,8 @@ def check_images(images: Any, d_image: int, owner: str) -> torch.Tensor:
     if images.ndim != 2 or images.shape[1] != d_image or images.shape[0] == 0:
         raise InputDataError(f"{owner}: 'images' must have shape (B, {d_image}) with B ≥ 1. "
                              f"Got {tuple(images.shape)} instead.")
+    if images.is_complex():
+        raise InputDataError(f"{owner}: 'images' must be real numbers. Got a {images.dtype} tensor.")
     images = images.float()
     if not bool(torch.isfinite(images).all()):
         raise InputDataError(f"{owner}: 'images' holds NaN or infinite values.")
@@ -69,6 +71,8 @@ class ImagePrefixLM(nn.Module):
         self.d_image = check_int(d_image, "d_image", "ImagePrefixLM", 1)
         self.n_prefix = check_int(n_prefix, "n_prefix", "ImagePrefixLM", 1)
         base: Any = lm
+        if not isinstance(lm, nn.Module) or not hasattr(lm, "hidden_cached") or not hasattr(lm, "config"):
+            raise InvalidParameterError("lm", "ImagePrefixLM", "a TinyCausalLM", type(lm).__name__)
         if self.n_prefix >= base.config.max_len - 1:
             raise InputDataError(f"ImagePrefixLM: n_prefix={n_prefix} leaves no room under max_len="
                                  f"{base.config.max_len}.")

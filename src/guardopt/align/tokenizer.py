@@ -18,7 +18,7 @@ class Tokenizer:
     """Map words to ids and back.
 
     Args:
-        vocab: The words, each once; ``vocab[0]`` is the padding token.
+        vocab: The words, each once and without whitespace; ``vocab[0]`` is the padding token.
         bos: The beginning-of-sequence word (must be in ``vocab``).
         eos: The end-of-sequence word (must be in ``vocab``).
 
@@ -30,7 +30,7 @@ class Tokenizer:
 
     def __init__(self, vocab: Sequence[str], bos: str = "<bos>", eos: str = "<eos>") -> None:
         words = list(vocab)
-        if len(words) < 3 or any(not isinstance(w, str) or not w or " " in w for w in words):
+        if len(words) < 3 or any(not isinstance(w, str) or not w or any(c.isspace() for c in w) for w in words):
             raise InvalidParameterError("vocab", "Tokenizer", "at least 3 non-empty words without spaces", vocab)
         if len(set(words)) != len(words):
             raise InvalidParameterError("vocab", "Tokenizer", "words without duplicates", vocab)
@@ -48,7 +48,7 @@ class Tokenizer:
 
     def id(self, word: str) -> int:
         """The id of one word."""
-        if word not in self._ids:
+        if not isinstance(word, str) or word not in self._ids:
             raise InputDataError(f"Tokenizer: {word!r} is not in the vocabulary.")
         return self._ids[word]
 
@@ -60,8 +60,14 @@ class Tokenizer:
     def tokens(self, ids: Sequence[int]) -> list[str]:
         """Words of a list of ids."""
         out = []
-        for i in ids:
-            i = int(i)
+        for x in ids:
+            try:
+                i = int(x)
+                integral = i == x
+            except (TypeError, ValueError, RuntimeError):
+                integral = False
+            if not integral:
+                raise InputDataError(f"Tokenizer: ids must be whole numbers. Got {x!r}.")
             if not 0 <= i < len(self.vocab):
                 raise InputDataError(f"Tokenizer: id {i} is outside the vocabulary of {len(self.vocab)} words.")
             out.append(self.vocab[i])

@@ -107,8 +107,17 @@ def tiny_llama(vocab_size: int, seed: int, hidden_size: int = 64, layers: int = 
     """
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    check_int(vocab_size, "vocab_size", "tiny_llama", 2)
-    check_int(seed, "seed", "tiny_llama", 0)
+    owner = "tiny_llama"
+    check_int(vocab_size, "vocab_size", owner, 2)
+    check_int(seed, "seed", owner, 0)
+    for name, value in (("hidden_size", hidden_size), ("layers", layers), ("heads", heads),
+                        ("intermediate_size", intermediate_size)):
+        check_int(value, name, owner, 1)
+    check_int(max_len, "max_len", owner, 2)
+    if hidden_size % heads:
+        raise InvalidParameterError("heads", owner, f"a divisor of hidden_size={hidden_size}", heads)
+    for name, value in (("pad_id", pad_id), ("bos_id", bos_id), ("eos_id", eos_id)):
+        check_int(value, name, owner, 0, vocab_size - 1)
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden_size, intermediate_size=intermediate_size,
                       num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads,
                       max_position_embeddings=max_len, tie_word_embeddings=True, pad_token_id=pad_id,
@@ -123,7 +132,8 @@ def word_tokenizer(vocab: Sequence[str], pad: str = "<pad>", bos: str = "<bos>",
     """A ``PreTrainedTokenizerFast`` with one id per whitespace-separated word of ``vocab`` (no BOS added).
 
     Ids equal `guardopt.align.tokenizer.Tokenizer` 's, so a text ``"<bos> Q H 3 4"`` tokenizes to
-    ``Tokenizer.encode("Q H 3 4", bos=True)``.
+    ``Tokenizer.encode("Q H 3 4", bos=True)``. A word outside ``vocab`` becomes the ``pad`` id (the
+    tokenizer's unknown token), so compare ids when the text may hold other words.
     """
     from tokenizers import Tokenizer as RawTokenizer
     from tokenizers.models import WordLevel
@@ -131,6 +141,10 @@ def word_tokenizer(vocab: Sequence[str], pad: str = "<pad>", bos: str = "<bos>",
     from transformers import PreTrainedTokenizerFast
 
     words = list(vocab)
+    if any(not isinstance(w, str) or not w or any(c.isspace() for c in w) for w in words):
+        raise InvalidParameterError("vocab", "word_tokenizer", "non-empty words without whitespace", vocab)
+    if len(set(words)) != len(words):
+        raise InvalidParameterError("vocab", "word_tokenizer", "words without duplicates", vocab)
     for name, w in (("pad", pad), ("bos", bos), ("eos", eos)):
         if w not in words:
             raise InvalidParameterError(name, "word_tokenizer", "a word of the vocabulary", w)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from guardopt.core.errors import InvalidParameterError, check_in_range
+from guardopt.core.errors import InvalidParameterError, UnsupportedError, check_in_range
 
 __all__ = ["GuardoptGRPOTrainer", "IntervenedPOTrainer", "VPOTrainer", "intervened_pairs_to_records"]
 
@@ -33,19 +33,36 @@ __all__ = ["GuardoptGRPOTrainer", "IntervenedPOTrainer", "VPOTrainer", "interven
 def intervened_pairs_to_records(pairs: Sequence[Any], decode: Any) -> list[dict[str, str]]:
     """TRL preference records from `guardopt.align.trainers.PreferencePair` s, the shared prefix in the prompt.
 
+    TRL tokenizes the text ``prompt + chosen``, so each completion starts with a space (the last prompt
+    word and the first completion word stay two words).
+
     Args:
         pairs: Pairs whose ``start`` is the divergence index h.
-        decode: Maps a list of ids to text (e.g. ``Tokenizer.decode``).
+        decode: Maps a list of ids to words joined by spaces, *keeping* BOS/EOS (e.g.
+            ``lambda ids: tok.decode(ids, skip_special=False)`` for a `guardopt.align.tokenizer.Tokenizer`;
+            its default drops the prompt's BOS).
 
     Returns:
-        ``[{"prompt": x ⊕ z^{<h}, "chosen": z̃^{≥h}, "rejected": z^{≥h}}, ...]``.
+        ``[{"prompt": x ⊕ z^{<h}, "chosen": " " + z̃^{≥h}, "rejected": " " + z^{≥h}}, ...]``.
     """
     out = []
     for p in pairs:
         h = int(p.start)
         out.append({"prompt": decode(list(p.prompt) + list(p.chosen[:h])),
-                    "chosen": decode(list(p.chosen[h:])), "rejected": decode(list(p.rejected[h:]))})
+                    "chosen": " " + decode(list(p.chosen[h:])), "rejected": " " + decode(list(p.rejected[h:]))})
     return out
+
+
+def _dpo_unsupported(trainer: Any, owner: str) -> None:
+    """Raise `UnsupportedError` for TRL DPO settings that a guardopt loss would silently ignore."""
+    if list(trainer.loss_types) != ["sigmoid"]:
+        raise UnsupportedError(f"{owner}: loss_type must be ['sigmoid'] (DPO). Got {trainer.loss_types}.")
+    if (trainer.f_divergence_type != "reverse_kl" or trainer.ld_alpha is not None or trainer.use_weighting
+            or float(trainer.label_smoothing) != 0.0):
+        raise UnsupportedError(f"{owner} supports the reverse-KL DPO loss only (no f-divergence, ld_alpha, "
+                               "label_smoothing or WPO weighting).")
+    if trainer.aux_loss_enabled:
+        raise UnsupportedError(f"{owner} does not support a mixture-of-experts auxiliary loss.")
 
 
 def _per_token_logps(model: Any, input_ids: Any, attention_mask: Any) -> Any:
@@ -86,6 +103,9 @@ class IntervenedPOTrainer(metaclass=_LazySubclass):
     Args:
         *args, **kwargs: Those of ``trl.DPOTrainer`` (pass ``ref_model`` explicitly).
         sft_weight: λ_SFT ≥ 0 (0.2 in the paper); β is TRL's ``DPOConfig.beta``.
+
+    Only TRL's reverse-KL sigmoid loss is replaced (``loss_type=["sigmoid"]``, no ``label_smoothing``,
+    ``ld_alpha``, f-divergence or WPO weighting); other settings raise `UnsupportedError`.
     """
 
     @staticmethod
@@ -100,6 +120,7 @@ class IntervenedPOTrainer(metaclass=_LazySubclass):
                     raise InvalidParameterError("ref_model", "IntervenedPOTrainer", "a model (pass a frozen copy)",
                                                 None)
                 super().__init__(*args, **kwargs)
+                _dpo_unsupported(self, "IntervenedPOTrainer")
 
             def _compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool) -> Any:
                 import torch
@@ -145,7 +166,10 @@ class GuardoptGRPOTrainer(metaclass=_LazySubclass):
     """``trl.GRPOTrainer`` whose loss is `guardopt.align.losses.grpo_loss`.
 
     ε and ε_high are TRL's ``epsilon`` and ``epsilon_high``, β_KL its ``beta``. The loss is TRL's
-    ``loss_type="grpo"`` (per-sequence mean, then batch mean); a test checks the two agree.
+    ``loss_type="grpo"`` (per-sequence mean, then batch mean); a test checks the two agree. Pass
+    ``GRPOConfig(loss_type="grpo")`` (TRL's default is ``"dapo"``): another loss type, sequence-level
+    ratios, ``delta``, an off-policy mask or entropy masking raise `UnsupportedError` instead of being
+    ignored.
     """
 
     @staticmethod
@@ -153,6 +177,22 @@ class GuardoptGRPOTrainer(metaclass=_LazySubclass):
         base = _grpo_base()
 
         class _GuardoptGRPOTrainer(base):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                owner = "GuardoptGRPOTrainer"
+                if self.loss_type != "grpo":
+                    raise UnsupportedError(f"{owner}: loss_type must be 'grpo' (its loss is grpo_loss: sequence "
+                                           f"mean, then batch mean). Got {self.loss_type!r}.")
+                a = self.args
+                if (self.importance_sampling_level != "token" or getattr(a, "delta", None) is not None
+                        or getattr(a, "off_policy_mask_threshold", None) is not None
+                        or float(getattr(a, "top_entropy_quantile", 1.0)) < 1.0
+                        or (getattr(a, "use_vllm", False) and getattr(a, "vllm_importance_sampling_correction",
+                                                                      False))):
+                    raise UnsupportedError(f"{owner} supports token-level ratios with the plain clip only (no "
+                                           "importance_sampling_level='sequence', delta, off_policy_mask_threshold, "
+                                           "top_entropy_quantile < 1 or vLLM importance-sampling correction).")
+
             def _compute_loss(self, model: Any, inputs: dict[str, Any]) -> Any:
                 import torch
 

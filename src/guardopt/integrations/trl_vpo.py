@@ -11,7 +11,7 @@ samples are the batch's chosen completions (``vpo_calibration="chosen"``, the of
 its completions (``"both"``, for data sampled from the reference policy, the online choice).
 
 Supported: ``loss_type=["sigmoid"]`` (DPO as the preference term), the reverse-KL divergence, no
-length-desensitization (``ld_alpha``) and no WPO weighting; an explicit ``ref_model`` or
+length-desensitization (``ld_alpha``), no label smoothing and no WPO weighting; an explicit ``ref_model`` or
 precomputed reference log-probabilities. Anything else raises `UnsupportedError` when the trainer
 is built, rather than silently computing another loss.
 
@@ -77,9 +77,10 @@ def make_vpo_trainer_class() -> type:
             super().__init__(*args, **kwargs)
             if list(self.loss_types) != ["sigmoid"]:
                 raise UnsupportedError(f"VPOTrainer: loss_type must be ['sigmoid'] (DPO). Got {self.loss_types}.")
-            if self.f_divergence_type != "reverse_kl" or self.ld_alpha is not None or self.use_weighting:
+            if (self.f_divergence_type != "reverse_kl" or self.ld_alpha is not None or self.use_weighting
+                    or float(self.label_smoothing) != 0.0):
                 raise UnsupportedError("VPOTrainer supports the reverse-KL DPO loss only (no f-divergence, "
-                                       "ld_alpha or WPO weighting).")
+                                       "ld_alpha, label_smoothing or WPO weighting).")
             if self.aux_loss_enabled:
                 raise UnsupportedError("VPOTrainer does not support a mixture-of-experts auxiliary loss.")
             if self.ref_model is None and not self.precompute_ref_logps:

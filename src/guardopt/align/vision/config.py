@@ -53,9 +53,11 @@ class DualEncoderConfig:
             check_int(c, "image_channels", owner, 1, 1024)
         check_int(self.vocab_size, "vocab_size", owner, 2)
         check_int(self.max_tokens, "max_tokens", owner, 1, 256)
-        if (not isinstance(self.vocab, tuple) or not all(isinstance(w, str) for w in self.vocab)
+        if (not isinstance(self.vocab, tuple)
+                or not all(isinstance(w, str) and w and not any(c.isspace() for c in w) for w in self.vocab)
                 or len(set(self.vocab)) != len(self.vocab) or len(self.vocab) > self.vocab_size):
-            raise InvalidParameterError("vocab", owner, f"a tuple of at most {self.vocab_size} distinct words",
+            raise InvalidParameterError("vocab", owner, f"a tuple of at most {self.vocab_size} distinct words "
+                                        "without whitespace",
                                         self.vocab)
 
 

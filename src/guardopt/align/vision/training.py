@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from guardopt.align.vision.config import DualEncoderConfig, GLADTuningConfig, LoRATuningConfig, PretrainConfig
 from guardopt.align.vision.model import DualEncoder
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
 from guardopt.optim.glad import GLAD, GLADConfig
 
 __all__ = ["LORA_TARGETS", "accuracy", "add_lora", "clip_loss", "pretrain", "tokenize", "tune",
@@ -42,9 +42,12 @@ def tokenize(config: DualEncoderConfig, texts: Sequence[str]) -> torch.Tensor:
     out = np.zeros((len(texts), config.max_tokens), dtype=np.int64)
     for i, text in enumerate(texts):
         words = str(text).split()
-        if len(words) > config.max_tokens or any(w not in index for w in words):
-            raise InvalidParameterError("texts", "tokenize", f"captions of at most {config.max_tokens} words of "
-                                        "the encoder's vocabulary", text)
+        # An empty caption (or one of padding words only) would be all padding: its attention rows are all
+        # masked and its embedding NaN.
+        if (not words or len(words) > config.max_tokens or any(w not in index for w in words)
+                or all(index[w] == 0 for w in words)):
+            raise InvalidParameterError("texts", "tokenize", f"captions of 1 to {config.max_tokens} words of "
+                                        "the encoder's vocabulary (not only padding)", text)
         out[i, : len(words)] = [index[w] for w in words]
     return torch.from_numpy(out)
 
@@ -96,6 +99,9 @@ def pretrain(images: Any, captions: Sequence[str], config: PretrainConfig, seed:
         config: Sizes and optimizer settings.
         seed: Seed of the initialization and the batch order.
     """
+    if not isinstance(config, PretrainConfig):
+        raise InvalidParameterError("config", "pretrain", "a PretrainConfig", type(config).__name__)
+    seed = check_int(seed, "seed", "pretrain", 0)
     x = _images(images, "pretrain")
     if len(captions) != x.shape[0]:
         raise InputDataError(f"The 'captions' argument of pretrain must hold one caption per image ({x.shape[0]}). "
@@ -150,6 +156,8 @@ def add_lora(model: DualEncoder, rank: int, alpha: int) -> torch.nn.Module:
     """
     from peft import LoraConfig, get_peft_model
 
+    rank = check_int(rank, "rank", "add_lora", 1)
+    alpha = check_int(alpha, "alpha", "add_lora", 1)
     cfg = LoraConfig(r=int(rank), lora_alpha=int(alpha), target_modules=list(LORA_TARGETS), lora_dropout=0.0,
                      bias="none")
     return get_peft_model(copy.deepcopy(model), cfg)
@@ -178,6 +186,7 @@ def tune(model: DualEncoder, images: Any, labels: Any, prompts: Sequence[str],
     if not isinstance(config, LoRATuningConfig):
         raise InvalidParameterError("config", "tune", "a LoRATuningConfig or GLADTuningConfig",
                                     type(config).__name__)
+    seed = check_int(seed, "seed", "tune", 0)
     x = _images(images, "tune")
     y = _labels(labels, x.shape[0], len(prompts), "tune")
     tok = tokenize(_encoder_config(model), list(prompts))
