@@ -189,9 +189,9 @@ class GaussianEnsemble:
         rng = np.random.default_rng(seed)
         perm = rng.permutation(n)
         hold, train = perm[:n_hold], perm[n_hold:]
-        self._in_mean, self._in_std = x[train].mean(0), x[train].std(0) + 1e-6
-        self._out_mean, self._out_std = y[train].mean(0), y[train].std(0) + 1e-6
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below, by name
+            self._in_mean, self._in_std = x[train].mean(0), x[train].std(0) + 1e-6
+            self._out_mean, self._out_std = y[train].mean(0), y[train].std(0) + 1e-6
             xt = torch.as_tensor((x - self._in_mean) / self._in_std, dtype=torch.float32)
             yt = torch.as_tensor((y - self._out_mean) / self._out_std, dtype=torch.float32)
         norms = (self._in_mean, self._in_std, self._out_mean, self._out_std)
