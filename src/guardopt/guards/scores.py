@@ -172,7 +172,10 @@ def _tail_mean(worst_first: np.ndarray, alpha: float) -> float:
         value = float(xk + np.sum(worst_first[:k] - xk) / m)
     if math.isnan(value):  # infinite outcomes: inf - inf inside the sum; the plain mean is exact here
         value = float((np.sum(worst_first[:k]) + (m - k) * xk) / m)
-    return value
+    # A mean of the tail's atoms lies among them; rounding at large magnitudes (half an ulp of
+    # 3e15) could otherwise put it just outside, e.g. above the largest outcome.
+    tail = worst_first[: k + 1]
+    return float(min(max(value, float(np.min(tail))), float(np.max(tail))))
 
 
 def mixed_var(samples: Any, breakpoints: Sequence[float], weights: Sequence[float]) -> float:
