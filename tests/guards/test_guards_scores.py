@@ -107,3 +107,10 @@ def test_feasible_reference_and_fail_closed() -> None:
         feasible(r, mode="robust")  # type: ignore[arg-type]
     with pytest.raises(InputDataError):
         feasible([])
+
+
+def test_cvar_stays_within_its_tail_at_large_magnitudes() -> None:
+    # x_k + sum(x_i - x_k) / m rounded half an ulp above the largest outcome here (3002399751580344.5)
+    samples = np.array([3002399751580344.0] * 3 + [-1.0] * 3)
+    assert cvar(samples, 0.5, "upper") == 3002399751580344.0
+    assert cvar(-samples, 0.5, "lower") == -3002399751580344.0
