@@ -90,6 +90,11 @@ class Box:
     def __post_init__(self) -> None:
         lo = np.asarray(as_float_array(self.lower, "lower", "Box"))
         hi = np.asarray(as_float_array(self.upper, "upper", "Box"))
+        # An empty bound broadcasts to no variable but an empty one (np.clip would raise its own error).
+        if lo.size == 0:
+            raise InvalidParameterError("lower", "Box", "a number or a non-empty array", self.lower)
+        if hi.size == 0:
+            raise InvalidParameterError("upper", "Box", "a number or a non-empty array", self.upper)
         if np.isnan(lo).any() or np.isnan(hi).any():
             raise InvalidParameterError("lower", "Box", "free of NaN (as is 'upper')", self.lower)
         try:
@@ -109,8 +114,8 @@ class Box:
         except ValueError:
             out = None
         if out is None or out.shape != np.shape(v):  # bounds must broadcast to the variable, not enlarge it
-            raise InputDataError(f"Box bounds of shape {np.shape(self.lower)} do not fit a variable of "
-                                 f"shape {np.shape(v)}.")
+            raise InputDataError(f"Box bounds 'lower' of shape {np.shape(self.lower)} and 'upper' of shape "
+                                 f"{np.shape(self.upper)} do not fit a variable of shape {np.shape(v)}.")
         return np.asarray(out)
 
 

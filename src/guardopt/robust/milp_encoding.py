@@ -54,6 +54,9 @@ __all__ = [
 Layer = tuple[np.ndarray, np.ndarray]
 """One linear layer ``(W, b)``: ``W`` of shape ``(out, in)``, ``b`` of shape ``(out,)``."""
 
+_HIGHS_INF = 1e20  # HiGHS's kHighsInf: a bound this large reads as infinite
+_HIGHS_LARGE_COEF = 1e15  # HiGHS's large_matrix_value: a constraint coefficient this large is a "Model error"
+
 
 @dataclass(frozen=True)
 class NetworkWeights:
@@ -315,7 +318,14 @@ def solve_master(weights: NetworkWeights, features: np.ndarray, first_stage_cost
         coefs = {theta: 1.0}
         for j, col in out.coef.items():
             coefs[j] = coefs.get(j, 0.0) - scale * float(col[0])
-        b.row(coefs, scale * float(out.const[0]), math.inf)
+        row_lo = scale * float(out.const[0])
+        # HiGHS refuses a coefficient of 1e15 or more ("Model error") and reads a bound of 1e20 or more as
+        # infinite (dropping the row); a huge scale (1e308) would even overflow to inf here.
+        if not (abs(row_lo) < _HIGHS_INF and all(abs(a) < _HIGHS_LARGE_COEF for a in coefs.values())):
+            raise InvalidParameterError("scale", owner, f"small enough that scale times the network's output "
+                                        f"stays within HiGHS's limits (coefficients below {_HIGHS_LARGE_COEF:g}, "
+                                        f"constants below {_HIGHS_INF:g})", scale)
+        b.row(coefs, row_lo, math.inf)
     nv = len(b.lo)
     c = np.zeros(nv)
     c[xs] = cost

@@ -15,7 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_in_range,
+    check_int,
+    to_float,
+)
 
 __all__ = [
     "EnumerableProblem",
@@ -94,6 +101,20 @@ def check_problem(problem: Any, owner: str) -> tuple[int, np.ndarray, np.ndarray
     return n, cost, feats, budget, scale
 
 
+#: The most entries (``size * n``) `sample_budgeted_box` draws at once (1 GiB of float64 per array).
+MAX_SAMPLE_ENTRIES = 2**27
+
+
+def _check_budget(budget: Any, owner: str) -> float:
+    """Γ as a finite non-negative float, or `InvalidParameterError` naming ``budget``."""
+    # to_float: an int beyond float64 (10**400) becomes NaN instead of raising OverflowError.
+    gamma = math.nan if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
+        else to_float(budget)
+    if not math.isfinite(gamma) or gamma < 0:
+        raise InvalidParameterError("budget", owner, "a finite non-negative number", budget)
+    return gamma
+
+
 def project_budgeted_box(xi: Any, budget: float) -> np.ndarray:
     """Euclidean projection onto ``{ξ ∈ [0,1]^n : Σξ ≤ Γ}``, row by row.
 
@@ -109,24 +130,22 @@ def project_budgeted_box(xi: Any, budget: float) -> np.ndarray:
     """
     owner = "project_budgeted_box"
     v = as_float_array(xi, "xi", owner, finite=True)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(budget) or budget < 0:
-        raise InvalidParameterError("budget", owner, "a finite non-negative number", budget)
+    gamma = _check_budget(budget, owner)
     if v.ndim not in (1, 2) or v.shape[-1] == 0:
         raise InputDataError(f"The 'xi' argument of {owner} must have shape (n,) or (m, n) with n >= 1. "
                              f"Got shape {v.shape} instead.")
     flat = np.atleast_2d(v)
     out = np.clip(flat, 0.0, 1.0)
-    over = out.sum(axis=1) > budget
+    over = out.sum(axis=1) > gamma
     if np.any(over):
         w = flat[over]
         lo = np.zeros(w.shape[0])
         hi = np.maximum(w.max(axis=1), 0.0)
         for _ in range(200):
-            mid = 0.5 * (lo + hi)
+            mid = 0.5 * lo + 0.5 * hi  # not 0.5 * (lo + hi): that overflows to inf near the float64 limit
             s = np.clip(w - mid[:, None], 0.0, 1.0).sum(axis=1)
-            lo = np.where(s > budget, mid, lo)
-            hi = np.where(s > budget, hi, mid)
+            lo = np.where(s > gamma, mid, lo)
+            hi = np.where(s > gamma, hi, mid)
             if np.all(hi - lo <= 1e-10):
                 break
         out[over] = np.clip(w - hi[:, None], 0.0, 1.0)
@@ -138,16 +157,16 @@ def sample_budgeted_box(n: int, budget: float, size: int, rng: np.random.Generat
 
     Neur2RO's data generation draws ``ξ ~ U[0,1]^n`` and rescales it to a random budget; here
     ``u ~ U[0,1]^n`` is rescaled to sum to ``s ~ U(0, min(Γ, n))`` and clipped to ``[0, 1]``
-    (clipping only lowers the sum). Shape ``(size, n)``.
+    (clipping only lowers the sum). Shape ``(size, n)``; ``size * n`` is at most `MAX_SAMPLE_ENTRIES`.
     """
     owner = "sample_budgeted_box"
-    n = check_int(n, "n", owner, 1)
-    size = check_int(size, "size", owner, 0)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(budget) or budget < 0:
-        raise InvalidParameterError("budget", owner, "a finite non-negative number", budget)
+    # Bounded so that numpy can allocate the (size, n) draws (a huge int would raise numpy's own
+    # OverflowError, ValueError or MemoryError).
+    n = check_int(n, "n", owner, 1, MAX_SAMPLE_ENTRIES)
+    size = check_int(size, "size", owner, 0, MAX_SAMPLE_ENTRIES // n)
+    gamma = _check_budget(budget, owner)
     if not isinstance(rng, np.random.Generator):
         raise InvalidParameterError("rng", owner, "a numpy.random.Generator", type(rng).__name__)
     u = rng.uniform(0.0, 1.0, size=(size, n)) + 1e-12
-    total = rng.uniform(0.0, min(float(budget), float(n)), size=(size, 1))
+    total = rng.uniform(0.0, min(gamma, float(n)), size=(size, 1))
     return np.clip(u / u.sum(axis=1, keepdims=True) * total, 0.0, 1.0)
