@@ -238,6 +238,9 @@ def sde_sample(model: nn.Module, noise: torch.Tensor, n_steps: int = 10, noise_l
     sig = sde_sigmas(grid, noise_level)
     dts = grid[1:] - grid[:-1]
     stds = sig * torch.sqrt(-dts)
+    if not bool((stds > 0).all()):  # a = 0, or one that underflows float32: no transition density
+        raise InvalidParameterError("noise_level", "sde_sample", "a real number in (0, 100) (σ_t must be positive "
+                                    "in float32)", noise_level)
     states, means, logps = [x], [], []
     with torch.no_grad():
         for k in range(n_steps):
@@ -246,8 +249,12 @@ def sde_sample(model: nn.Module, noise: torch.Tensor, n_steps: int = 10, noise_l
             means.append(mu)
             logps.append(gaussian_step_logp(x, mu, stds[k]))
             states.append(x)
-    return SDETrajectory(torch.stack(states), torch.stack(means), torch.stack(logps), grid[:-1].clone(), dts,
+    traj = SDETrajectory(torch.stack(states), torch.stack(means), torch.stack(logps), grid[:-1].clone(), dts,
                          sig, stds)
+    if not (bool(torch.isfinite(traj.states).all()) and bool(torch.isfinite(traj.logps).all())):
+        raise InputDataError(f"sde_sample: the trajectory overflows {x.dtype} from this 'noise' "
+                             f"(largest magnitude {float(noise.abs().max()):g}); rescale it.")
+    return traj
 
 
 def ode_sample(model: nn.Module, noise: torch.Tensor, n_steps: int = 10) -> torch.Tensor:
@@ -257,4 +264,6 @@ def ode_sample(model: nn.Module, noise: torch.Tensor, n_steps: int = 10) -> torc
     with torch.no_grad():
         for k in range(n_steps):
             x = x + model(x, grid[k].expand(x.shape[0])) * (grid[k + 1] - grid[k])
+    if not bool(torch.isfinite(x).all()):
+        raise InputDataError(f"ode_sample: the path overflows {x.dtype} from this 'noise'; rescale it.")
     return x

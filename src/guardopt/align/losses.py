@@ -109,7 +109,12 @@ def dpo_loss(
     )
     margin = (policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)
     # logsigmoid is the numerically stable −softplus(−x); log(sigmoid(x)) underflows for x ≪ 0.
-    return -F.logsigmoid(beta * margin)
+    loss = -F.logsigmoid(beta * margin)
+    if not bool(torch.isfinite(loss).all()):
+        # the margin overflowed the dtype, or beta does not fit it (inf · 0 is NaN)
+        raise InputDataError(f"dpo_loss: beta × margin is NaN or infinite in {loss.dtype} (beta = {beta!r}); "
+                             "the log-probabilities or beta are too large.")
+    return loss
 
 
 def masked_nll(token_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -178,6 +183,10 @@ def intervened_po_loss(
     loss = dpo_loss(pc, pr, rc, rr, beta=beta)
     if sft_weight > 0:
         loss = loss + sft_weight * masked_nll(policy_chosen_tokens, chosen_mask)
+        if not bool(torch.isfinite(loss).all()):
+            # λ beyond the tensors' float range becomes inf there (inf · 0 is NaN), or λ·NLL overflows
+            raise InputDataError(f"intervened_po_loss: sft_weight × NLL is NaN or infinite in {loss.dtype} "
+                                 f"(sft_weight = {sft_weight!r}); lower sft_weight.")
     return loss
 
 

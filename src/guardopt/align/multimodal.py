@@ -27,6 +27,10 @@ from guardopt.core.errors import InputDataError, InvalidParameterError, check_in
 
 __all__ = ["ImagePrefixLM", "check_images", "image_score_model"]
 
+#: Largest accepted magnitude of an image feature: beyond it the projected prefix's squares (in the
+#: layer norms) overflow float32 and the logits turn NaN (features are unit-scale in practice).
+MAX_IMAGE_ABS = 1e6
+
 
 def check_images(images: Any, d_image: int, owner: str) -> torch.Tensor:
     """``images`` as a finite float tensor ``(B, d_image)``, or an `InputDataError` naming ``owner``."""
@@ -43,6 +47,10 @@ def check_images(images: Any, d_image: int, owner: str) -> torch.Tensor:
     images = images.float()
     if not bool(torch.isfinite(images).all()):
         raise InputDataError(f"{owner}: 'images' holds NaN or infinite values.")
+    if bool((images.abs() > MAX_IMAGE_ABS).any()):
+        raise InputDataError(f"{owner}: 'images' must have entries within ±{MAX_IMAGE_ABS:g} (larger features "
+                             f"overflow float32 in the model). Got a largest magnitude of "
+                             f"{float(images.abs().max()):g}; rescale the features.")
     return images
 
 

@@ -211,7 +211,11 @@ def ppo_actor_loss(logps: torch.Tensor, old_logps: torch.Tensor, advantages: tor
     _finite("ppo_actor_loss", logps=torch.where(m > 0, logps, torch.zeros_like(logps)))
     ratio = torch.exp(torch.where(m > 0, logps - old_logps, torch.zeros_like(logps)))
     surrogate = torch.minimum(ratio * advantages, ratio.clamp(1.0 - clip_eps, 1.0 + clip_eps) * advantages)
-    return -_masked_mean(surrogate, m)
+    loss = -_masked_mean(surrogate, m)
+    if not bool(torch.isfinite(loss)):  # the ratio or its product with the advantages overflowed
+        raise InputDataError(f"ppo_actor_loss: the loss is NaN or infinite: 'logps' - 'old_logps' or the "
+                             f"'advantages' overflow {logps.dtype}; rescale them.")
+    return loss
 
 
 def critic_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor,
@@ -221,9 +225,16 @@ def critic_loss(values: torch.Tensor, old_values: torch.Tensor, returns: torch.T
     _finite("critic_loss", old_values=old_values, returns=returns, mask=mask)
     clip_value = check_in_range(clip_value, "clip_value", "critic_loss", 0.0)
     m = mask.to(values.dtype)
-    clipped = old_values + (values - old_values).clamp(-clip_value, clip_value)
+    # A bound past the dtype's largest value clips nothing more, but torch cannot convert it (1e308 for
+    # float32 was a RuntimeError): cap it there.
+    bound = min(clip_value, float(torch.finfo(values.dtype).max)) if values.is_floating_point() else clip_value
+    clipped = old_values + (values - old_values).clamp(-bound, bound)
     err = torch.maximum((values - returns) ** 2, (clipped - returns) ** 2)
-    return 0.5 * _masked_mean(err, m)
+    loss = 0.5 * _masked_mean(err, m)
+    if not bool(torch.isfinite(loss)):  # NaN values, or squared errors that overflow the dtype
+        raise InputDataError(f"critic_loss: the loss is NaN or infinite: 'values' hold NaN or infinite entries "
+                             f"or (values - returns)² overflows {values.dtype}; rescale them.")
+    return loss
 
 
 _LOG_LAMBDA_CEILING = 700.0  # e^700 ≈ 1e304: the largest multiplier a float can still multiply safely

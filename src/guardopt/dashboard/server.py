@@ -125,8 +125,7 @@ class Dashboard:
         check_in_range(refresh, "refresh", _OWNER, 0.2, 3600.0, low_open=False)
         check_in_range(model_interval, "model_interval", _OWNER, 0.0, 86400.0, low_open=False)
         check_choice(importance, "importance", _OWNER, ("auto", "fanova", "permutation"))
-        if not isinstance(host, str) or not host:
-            raise InvalidParameterError("host", _OWNER, "an address such as '127.0.0.1'", host)
+        _check_host(host)
         if isinstance(storage, Storage):
             # A storage handed over as an instance is wrapped, so no write can pass through the dashboard.
             self.storage: Storage = storage if isinstance(storage, _ReadOnly) else ReadOnlyStorage(storage)
@@ -139,6 +138,8 @@ class Dashboard:
         self._loopback = _is_loopback(host)
         try:
             self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        except (TypeError, ValueError, UnicodeError) as exc:  # a name the socket layer cannot encode
+            raise InvalidParameterError("host", _OWNER, "an address such as '127.0.0.1'", host) from exc
         except OSError as exc:
             # An address that does not resolve or is not this machine's is the host's fault; a port in
             # use (or privileged) is the port's.
@@ -200,6 +201,18 @@ class Dashboard:
             app = dashboard
 
         return Handler
+
+
+def _check_host(host: object) -> None:
+    """Refuse a host the socket layer cannot even encode (it raised ``TypeError`` from ``bind``)."""
+    expected = "an address such as '127.0.0.1' (an ASCII or IDNA-encodable name, no NUL)"
+    if not isinstance(host, str) or not host or "\x00" in host:
+        raise InvalidParameterError("host", _OWNER, expected, host)
+    if not host.isascii():  # the socket module encodes a non-ASCII name with the IDNA codec
+        try:
+            host.encode("idna")
+        except UnicodeError as exc:
+            raise InvalidParameterError("host", _OWNER, expected, host) from exc
 
 
 def _is_loopback(host: str) -> bool:

@@ -289,6 +289,7 @@ def ensemble_reward(ensemble: object, combiner: str = "wco", lam: float = 0.1, m
     predict = getattr(ensemble, "predict", None)
     if not callable(predict):
         raise InputDataError("ensemble_reward needs an ensemble with a predict(z) -> (k, m) method.")
+    member = check_int(member, "member", "ensemble_reward", low=0)  # before `member + 1`: None was a TypeError
     size = int(getattr(ensemble, "size", member + 1))
     check_int(member, "member", "ensemble_reward", low=0, high=size - 1)
 
@@ -352,23 +353,49 @@ def ppo_optimize(proxy: Reward, dim: int, config: PPOConfig | None = None, *, re
 
     def record(update: int, clip_fraction: float) -> None:
         z = mean + np.exp(log_std) * eval_eps
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # finite rewards can still overflow their mean (1e308 each), the KL its terms (a tiny ref_std)
+            proxy_mean = float(_check_reward(proxy(z), z.shape[0], "proxy").mean())
+            gold_mean = float(_check_reward(gold(z), z.shape[0], "gold").mean()) if gold else math.nan
+            kl = _kl(mean, log_std, m0, ref_log_std)
+            scale = float(np.exp(log_std).mean())
+        for what, value in (("the mean proxy reward", proxy_mean), ("the KL to the reference (ref_mean, ref_std)", kl),
+                            ("the policy's mean scale", scale)):
+            if not math.isfinite(value):
+                raise InputDataError(f"ppo_optimize: {what} overflows float64 at update {update}; rescale the "
+                                     "proxy rewards or the reference.")
+        if gold and not math.isfinite(gold_mean):
+            raise InputDataError(f"ppo_optimize: the mean gold reward overflows float64 at update {update}; "
+                                 "rescale the gold rewards.")
         log["update"].append(float(update))
-        log["proxy"].append(float(_check_reward(proxy(z), z.shape[0], "proxy").mean()))
-        log["gold"].append(float(_check_reward(gold(z), z.shape[0], "gold").mean()) if gold else math.nan)
-        log["kl"].append(_kl(mean, log_std, m0, ref_log_std))
-        log["scale"].append(float(np.exp(log_std).mean()))
+        log["proxy"].append(proxy_mean)
+        log["gold"].append(gold_mean)
+        log["kl"].append(kl)
+        log["scale"].append(scale)
         log["clip_fraction"].append(clip_fraction)
 
     record(0, 0.0)
     for update in range(1, cfg.updates + 1):
         z = mean + np.exp(log_std) * rng.standard_normal((cfg.batch_size, d))
-        old_lp = _log_prob(z, mean, log_std)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            old_lp = _log_prob(z, mean, log_std)
+        if not np.all(np.isfinite(old_lp)):  # (z − μ)/σ overflowed: the ratios would be NaN, the policy frozen
+            raise InputDataError(f"ppo_optimize: the policy's log-density overflows float64 at update {update} "
+                                 "(its scale is too small: raise ref_std).")
         r = _check_reward(proxy(z), cfg.batch_size, "proxy")
-        if cfg.kl_coef > 0:
-            r = r - cfg.kl_coef * (old_lp - _log_prob(z, m0, ref_log_std))
-        adv = r - r.mean()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if cfg.kl_coef > 0:
+                r = r - cfg.kl_coef * (old_lp - _log_prob(z, m0, ref_log_std))
+            adv = r - r.mean()
+            spread = adv.std() if cfg.whiten else 0.0
+        # Finite rewards can overflow their mean, the advantages or their spread (1e308 each); an
+        # infinite spread would whiten every advantage to 0 and freeze the policy without a word.
+        if not (np.all(np.isfinite(adv)) and math.isfinite(spread)):
+            raise InputDataError(f"ppo_optimize: the proxy rewards (with the KL penalty) overflow float64 in the "
+                                 f"advantages at update {update} (largest magnitude {float(np.max(np.abs(r))):g}); "
+                                 "rescale the proxy.")
         if cfg.whiten:
-            adv = adv / (adv.std() + 1e-8)
+            adv = adv / (spread + 1e-8)
         clipped = []
         for _ in range(cfg.epochs):
             order = rng.permutation(cfg.batch_size)

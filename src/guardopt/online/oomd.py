@@ -159,7 +159,10 @@ class OptimisticOMD:
             raise InputDataError(f"grad must be finite; got {g.tolist()}.")
         # Compute the whole update before changing any state, so a refused gradient leaves the
         # learner as it was.
-        xhat = self.domain.step(self._xhat, g, self._eta)
+        try:
+            xhat = self.domain.step(self._xhat, g, self._eta)
+        except InputDataError as exc:  # eta * grad overflowed inside the mirror step: name the argument
+            raise InputDataError(f"grad is too large for OptimisticOMD.tell: {exc}") from exc
         with np.errstate(over="ignore", invalid="ignore"):
             dn = float(self.domain.dual_norm(g - self._hint))
         total = self._sum_sq + dn * dn  # float `**` raises OverflowError; `*` gives inf, refused next
@@ -174,7 +177,7 @@ class OptimisticOMD:
         self._t += 1
 
 
-def OnlineGradientDescent(domain: MirrorMap, grad_bound: float | None = None, adaptive: bool = False,
+def OnlineGradientDescent(domain: MirrorMap, grad_bound: float | None = None, adaptive: bool | np.bool_ = False,
                           strong_convexity: float | None = None) -> OptimisticOMD:
     """Plain (non-optimistic) online mirror descent: zero hints, so ``x_t = x̂_t``.
 
