@@ -235,3 +235,21 @@ def test_csl_ucb_docstring_example_runs() -> None:
 
     result = doctest.testmod(csl_ucb)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_best_feasible_arm_never_returns_an_infeasible_arm_on_a_minus_inf_tie() -> None:
+    from guardopt.bandits import best_feasible_arm
+
+    # arm 0 is infeasible (NaN residual), arm 1 feasible with reward -inf: masking arm 0 with -inf tied them
+    assert best_feasible_arm(np.array([np.nan, -np.inf]), np.array([np.nan, -np.inf])) == 1
+
+
+def test_lin_sem_ts_refuses_values_that_would_make_its_posterior_singular() -> None:
+    from guardopt.bandits.causal.baselines import LinSEMTS
+
+    ts = LinSEMTS(np.stack([np.triu(np.ones((3, 3)), 1)] * 2), rng=0)
+    with pytest.raises(InputDataError, match="'nodes'"):
+        ts.tell(0, np.full(3, 94906266.0))  # its square swamps the unit prior: V is singular in float64
+    assert 0 <= ts.ask() < 8  # nothing was updated, so the posterior still factors
+    ts.tell(0, np.array([1.0, 2.0, 3.0]))
+    assert 0 <= ts.ask() < 8

@@ -148,4 +148,7 @@ def best_feasible_arm(reward: Any, residuals: Any, margin: float = 0.0) -> int |
         ok = np.all(g <= -margin, axis=1) & ~np.isnan(r)
     if not ok.any():
         return None
-    return int(order_by(np.where(ok, r, -np.inf))[0])
+    # Rank the feasible arms only: masking the others with -inf would tie them with a feasible arm
+    # whose reward is -inf, and the tie goes to the smaller (infeasible) index.
+    feasible = np.flatnonzero(ok)
+    return int(feasible[order_by(r[feasible])[0]])

@@ -89,6 +89,10 @@ class VanillaUCB:
             self._mean[a] = float(np.mean(self._recent[a]))
 
 
+# Largest condition number of a posterior precision LinSEMTS accepts (float64 keeps ~4 digits beyond it).
+MAX_PRECISION_CONDITION = 1e12
+
+
 class LinSEMTS:
     """Thompson sampling on a linear SEM whose parent sets are known (an upper reference).
 
@@ -136,12 +140,22 @@ class LinSEMTS:
         x = as_float_array(nodes, "nodes", "LinSEMTS.tell", finite=True).reshape(-1)
         if x.shape != (self.n_nodes,):
             raise InputDataError(f"The 'nodes' argument of LinSEMTS.tell must hold {self.n_nodes} values.")
+        updates = []
         for node, r in enumerate(self.bits[a]):
             pa = self._parents[r][node]
             if pa.size:
                 xp = x[pa]
-                self._V[r][node] += np.outer(xp, xp)
-                self._g[r][node] += xp * (x[node] - self._nu[node])
+                V = self._V[r][node] + np.outer(xp, xp)
+                # ask() factors and solves V: values whose squares swamp the unit prior leave it
+                # numerically singular in float64 (condition number near 1 / machine epsilon).
+                if not np.linalg.cond(V) < MAX_PRECISION_CONDITION:
+                    raise InputDataError(f"The 'nodes' argument of LinSEMTS.tell is too large in magnitude: node "
+                                         f"{node}'s posterior precision would be numerically singular; rescale "
+                                         "the values. Nothing was updated.")
+                updates.append((r, node, V, self._g[r][node] + xp * (x[node] - self._nu[node])))
+        for r, node, V, g in updates:  # all or nothing, so a refused round leaves the posterior as it was
+            self._V[r][node] = V
+            self._g[r][node] = g
 
 
 class FullGraphETC:
