@@ -42,7 +42,7 @@ from torch import nn
 from guardopt.align.model import sample
 from guardopt.align.tokenizer import Tokenizer
 from guardopt.align.trainers import Callback, SFTConfig, TrainLog, sft_train
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "CALMConfig",
@@ -162,8 +162,7 @@ class CALMConfig:
 
     def __post_init__(self) -> None:
         check_int(self.max_interventions, "max_interventions", "CALMConfig", 1)
-        if not isinstance(self.keep_unintervened, bool):
-            raise InvalidParameterError("keep_unintervened", "CALMConfig", "a bool", self.keep_unintervened)
+        check_bool(self.keep_unintervened, "keep_unintervened", "CALMConfig")
         check_int(self.max_new, "max_new", "CALMConfig", 2)
         check_in_range(self.temperature, "temperature", "CALMConfig", 0.0)
         self.sft()

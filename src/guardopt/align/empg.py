@@ -50,7 +50,7 @@ from guardopt.align.losses import grpo_advantages, grpo_loss
 from guardopt.align.model import sample, token_logps
 from guardopt.align.tokenizer import Tokenizer
 from guardopt.align.trainers import TrainLog, completion_batch
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "AgentGRPOConfig",
@@ -92,8 +92,7 @@ class EMPGConfig:
         check_in_range(self.k_future, "k_future", "EMPGConfig", 0.0, 50.0, low_open=False)
         check_in_range(self.zeta, "zeta", "EMPGConfig", 0.0, 1e6, low_open=False)
         check_in_range(self.eps, "eps", "EMPGConfig", 0.0, 1.0)
-        if not isinstance(self.center, bool):
-            raise InvalidParameterError("center", "EMPGConfig", "a bool", self.center)
+        check_bool(self.center, "center", "EMPGConfig")
 
 
 def empg_advantages(traj_advantages: torch.Tensor, step_entropy: torch.Tensor,

@@ -52,7 +52,7 @@ from torch import nn
 
 from guardopt.align.flow import SDETrajectory, gaussian_step_logp, sde_sample, sde_step_mean
 from guardopt.align.losses import grpo_advantages
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "FlowGRPOConfig",
@@ -189,8 +189,7 @@ def grpo_guard_loss(logp: torch.Tensor, logp_old: torch.Tensor, mean: torch.Tens
     _check_steps("grpo_guard_loss", logp, logp_old, advantages)
     _check_std("grpo_guard_loss", std, logp.shape[0])
     for name, flag in (("ratio_norm", ratio_norm), ("reweight", reweight)):
-        if not isinstance(flag, bool):
-            raise InvalidParameterError(name, "grpo_guard_loss", "a bool", flag)
+        check_bool(flag, name, "grpo_guard_loss")
     lr = normalized_log_ratio(logp, logp_old, mean, mean_old, std) if ratio_norm else logp - logp_old
     obj = clipped_objective(lr, advantages, clip_eps)
     if reweight:

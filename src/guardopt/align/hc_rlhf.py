@@ -73,6 +73,7 @@ from guardopt.core.errors import (
     InputDataError,
     InvalidParameterError,
     as_float_array,
+    check_bool,
     check_choice,
     check_in_range,
     check_int,
@@ -179,8 +180,7 @@ class HCRLHFConfig:
         check_int(self.max_new, "max_new", _OWNER, 1)
         check_in_range(self.temperature, "temperature", _OWNER, 0.0)
         check_choice(self.bound, "bound", _OWNER, ("ttest", "hoeffding", "bernstein"))
-        if not isinstance(self.progress, bool):
-            raise InvalidParameterError("progress", _OWNER, "a bool", self.progress)
+        check_bool(self.progress, "progress", _OWNER)
 
     @property
     def mean_constrained(self) -> bool:

@@ -38,7 +38,7 @@ from torch import nn
 from guardopt.align.model import sample
 from guardopt.align.tokenizer import Tokenizer
 from guardopt.align.trainers import Callback, DPOConfig, PreferencePair, TrainLog, dpo_train
-from guardopt.core.errors import InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "CueDetector",
@@ -127,8 +127,7 @@ class IntervenedPOConfig:
         check_int(self.max_rounds, "max_rounds", "IntervenedPOConfig", 1)
         check_int(self.max_new, "max_new", "IntervenedPOConfig", 1)
         check_in_range(self.temperature, "temperature", "IntervenedPOConfig", 0.0)
-        if not isinstance(self.require_safe, bool):
-            raise InvalidParameterError("require_safe", "IntervenedPOConfig", "a bool", self.require_safe)
+        check_bool(self.require_safe, "require_safe", "IntervenedPOConfig")
         self.dpo()  # validates beta, sft_weight, epochs, batch_size, lr, grad_clip
 
     def dpo(self) -> DPOConfig:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range
+from guardopt.core.errors import InputDataError, check_bool, check_in_range
 
 __all__ = [
     "divergence_mask",
@@ -42,12 +42,6 @@ def _check_same_shape(owner: str, **tensors: torch.Tensor) -> None:
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) != 1:
         raise InputDataError(f"{owner}: the tensors must share one shape. Got {shapes} instead.")
-
-
-def _check_bool(value: object, param: str, owner: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidParameterError(param, owner, "a bool", value)
-    return value
 
 
 def _check_finite(owner: str, **tensors: torch.Tensor) -> None:
@@ -203,7 +197,7 @@ def grpo_advantages(rewards: torch.Tensor, scale: bool = True, eps: float = 1e-4
     """
     if not isinstance(rewards, torch.Tensor):
         raise InputDataError(f"grpo_advantages: 'rewards' must be a torch tensor. Got {type(rewards).__name__}.")
-    _check_bool(scale, "scale", "grpo_advantages")
+    check_bool(scale, "scale", "grpo_advantages")
     if rewards.ndim != 2 or rewards.shape[1] < 1:
         raise InputDataError(f"grpo_advantages: 'rewards' must have shape (P, G). Got {tuple(rewards.shape)}.")
     _check_finite("grpo_advantages", rewards=rewards)
@@ -257,7 +251,7 @@ def grpo_loss(
     clip_eps = check_in_range(clip_eps, "clip_eps", "grpo_loss", 0.0, 1.0)
     kl_beta = check_in_range(kl_beta, "kl_beta", "grpo_loss", 0.0, low_open=False)
     high = clip_eps if clip_eps_high is None else check_in_range(clip_eps_high, "clip_eps_high", "grpo_loss", 0.0)
-    _check_bool(kl_ratio_weighted, "kl_ratio_weighted", "grpo_loss")
+    check_bool(kl_ratio_weighted, "kl_ratio_weighted", "grpo_loss")
     _check_finite("grpo_loss", advantages=advantages, mask=mask)
     m = mask.to(token_logps.dtype)
     lp = torch.where(m > 0, token_logps, torch.zeros_like(token_logps))

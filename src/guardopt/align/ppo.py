@@ -56,7 +56,7 @@ from torch import nn
 
 from guardopt.align.model import sample, token_logps
 from guardopt.align.trainers import Callback, TrainLog, _advance, _maybe_eval, _progress, _step, _stop, completion_batch
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "LagrangeMultiplier",
@@ -451,8 +451,7 @@ class PPOConfig:
         check_int(self.max_new, "max_new", owner, 1)
         check_in_range(self.temperature, "temperature", owner, 0.0)
         check_in_range(self.grad_clip, "grad_clip", owner, 0.0)
-        if not isinstance(self.progress, bool):
-            raise InvalidParameterError("progress", owner, "a bool", self.progress)
+        check_bool(self.progress, "progress", owner)
 
     @property
     def generations(self) -> int:

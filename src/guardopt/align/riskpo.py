@@ -54,7 +54,7 @@ import torch
 from torch import nn
 
 from guardopt.align.trainers import GRPOConfig, TrainLog, completion_batch, grpo_train
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "QuantileTracker",
@@ -121,8 +121,7 @@ class RiskPOConfig:
                                         self.quantile_mode)
         if self.credit not in CREDIT_MODES:
             raise InvalidParameterError("credit", "RiskPOConfig", f"one of {CREDIT_MODES}", self.credit)
-        if not isinstance(self.normalize, bool):
-            raise InvalidParameterError("normalize", "RiskPOConfig", "a bool", self.normalize)
+        check_bool(self.normalize, "normalize", "RiskPOConfig")
         if not isinstance(self.grpo, GRPOConfig):
             raise InvalidParameterError("grpo", "RiskPOConfig", "a GRPOConfig", self.grpo)
         if self.grpo.prompts_per_iter % self.bundle_size:

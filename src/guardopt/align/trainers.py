@@ -31,7 +31,7 @@ from torch import nn
 
 from guardopt.align.losses import grpo_advantages, grpo_loss, intervened_po_loss, masked_nll
 from guardopt.align.model import pad_right, sample, token_logps
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 
 __all__ = [
     "DPOConfig",
@@ -66,8 +66,7 @@ def _check_common(owner: str, lr: float, grad_clip: float, batch_size: int, prog
     check_in_range(lr, "lr", owner, 0.0)
     check_in_range(grad_clip, "grad_clip", owner, 0.0)
     check_int(batch_size, "batch_size", owner, 1)
-    if not isinstance(progress, bool):
-        raise InvalidParameterError("progress", owner, "a bool", progress)
+    check_bool(progress, "progress", owner)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ import numpy as np
 from guardopt.audit import logistic
 from guardopt.audit._checks import binary, matrix, vector
 from guardopt.audit.solvers import DEFAULT_SOLVERS, import_cvxpy, solve
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, check_bool, check_in_range, check_int
 from guardopt.core.seeding import SeedLike, make_rng
 
 __all__ = [
@@ -89,8 +89,7 @@ class MultiplicityConfig:
     def __post_init__(self) -> None:
         owner = "MultiplicityConfig"
         check_in_range(self.epsilon, "epsilon", owner, 0.0, math.inf)
-        if not isinstance(self.relative, bool):
-            raise InvalidParameterError("relative", owner, "a bool", self.relative)
+        check_bool(self.relative, "relative", owner)
         check_in_range(self.C, "C", owner, 0.0, math.inf)
         check_in_range(self.delta, "delta", owner, 0.0, 1.0)
         _check_solvers(self.solvers, owner)
@@ -118,8 +117,7 @@ class SamplingConfig:
         check_int(self.n_models, "n_models", owner, 1, 100_000)
         check_in_range(self.perturbation, "perturbation", owner, 0.0, 1.0, high_open=False)
         check_in_range(self.epsilon, "epsilon", owner, 0.0, math.inf)
-        if not isinstance(self.relative, bool):
-            raise InvalidParameterError("relative", owner, "a bool", self.relative)
+        check_bool(self.relative, "relative", owner)
         check_in_range(self.C, "C", owner, 0.0, math.inf)
 
 
@@ -178,8 +176,7 @@ class LevelSet:
     def bound(self, epsilon: float, relative: bool = True) -> float:
         """``L₀ + ε`` (``L₀ (1 + ε)`` when relative), for ``ε > 0``."""
         epsilon = check_in_range(epsilon, "epsilon", "LevelSet.bound", 0.0, math.inf)
-        if not isinstance(relative, bool):
-            raise InvalidParameterError("relative", "LevelSet.bound", "a bool", relative)
+        check_bool(relative, "relative", "LevelSet.bound")
         return self.loss0 * (1.0 + epsilon) if relative else self.loss0 + epsilon
 
     def loss(self, theta: np.ndarray) -> float:

@@ -96,6 +96,19 @@ def check_int(value: Any, param: str, owner: str, low: int | None = None, high: 
     return x
 
 
+def check_bool(value: Any, param: str, owner: str) -> bool:
+    """Check that a flag is ``True`` or ``False`` (a numpy bool too) and return it as a `bool`.
+
+    A truthy stand-in such as ``"no"``, ``1`` or ``None`` is refused: it would switch an option
+    on or off without saying so.
+    """
+    import numpy as np
+
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(param, owner, "True or False", value)
+    return bool(value)
+
+
 def check_choice(value: Any, param: str, owner: str, options: Collection[Any]) -> Any:
     """Check that a value is one of ``options`` and return it."""
     if value not in options:

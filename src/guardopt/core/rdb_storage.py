@@ -36,7 +36,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from guardopt.core.errors import InvalidParameterError, StorageError
+from guardopt.core.errors import InvalidParameterError, StorageError, check_bool
 from guardopt.core.heartbeat import Heartbeat
 from guardopt.core.space import Params
 from guardopt.core.storage import Storage, _owner, _owner_gone, dumps
@@ -154,13 +154,11 @@ class RDBStorage(Storage):
                 raise InvalidParameterError("grace", "RDBStorage",
                                             f"a number of seconds above heartbeat_interval={heartbeat_interval}",
                                             grace)
-        if not isinstance(retry_failed, bool):
-            raise InvalidParameterError("retry_failed", "RDBStorage", "True or False", retry_failed)
+        check_bool(retry_failed, "retry_failed", "RDBStorage")
         if retry_failed and heartbeat_interval is None:
             raise InvalidParameterError("retry_failed", "RDBStorage", "False unless heartbeat_interval is set",
                                         retry_failed)
-        if not isinstance(read_only, bool):
-            raise InvalidParameterError("read_only", "RDBStorage", "True or False", read_only)
+        check_bool(read_only, "read_only", "RDBStorage")
         if read_only and heartbeat_interval is not None:
             raise InvalidParameterError("heartbeat_interval", "RDBStorage", "None with read_only=True (a read-only "
                                         "storage runs no trials)", heartbeat_interval)

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from guardopt.core.errors import InvalidParameterError, StorageError, UnsupportedError
+from guardopt.core.errors import InvalidParameterError, StorageError, UnsupportedError, check_bool
 from guardopt.core.space import Params
 from guardopt.core.trial import INTERRUPTED_PREFIX, Trial, TrialState
 
@@ -547,8 +547,7 @@ def make_storage(storage: Storage | str | None, *, read_only: bool = False) -> S
     ``read_only=True`` (database URLs only) opens a server storage that creates, migrates and
     writes nothing.
     """
-    if not isinstance(read_only, bool):
-        raise InvalidParameterError("read_only", "make_storage", "True or False", read_only)
+    check_bool(read_only, "read_only", "make_storage")
     if isinstance(storage, str):
         from guardopt.core.rdb_storage import RDBStorage, is_rdb_url
 

@@ -42,6 +42,7 @@ from guardopt.core.errors import (
     InsufficientDataError,
     InvalidParameterError,
     UnsupportedError,
+    check_bool,
     check_int,
 )
 from guardopt.core.executors import make_executor
@@ -131,8 +132,7 @@ class Study:
             raise InvalidParameterError("space", "Study", "a guardopt Space or None", space)
         if name is not None and (not isinstance(name, str) or not name):
             raise InvalidParameterError("name", "Study", "a non-empty string or None", name)
-        if not isinstance(load_if_exists, bool):
-            raise InvalidParameterError("load_if_exists", "Study", "True or False", load_if_exists)
+        check_bool(load_if_exists, "load_if_exists", "Study")
         if pruner is not None and (not callable(getattr(pruner, "prune", None)) or not _takes_args(pruner.prune, 3)):
             hint = (" (Optuna's pruners prune(study, trial) need an Optuna study: use the same-named ones of "
                     "guardopt.core.pruners)") if type(pruner).__module__.startswith("optuna") else ""
@@ -330,8 +330,7 @@ class Study:
         Raises:
             InvalidParameterError: a state that is not a `TrialState` or its name.
         """
-        if not isinstance(deepcopy, bool):
-            raise InvalidParameterError("deepcopy", "Study.get_trials", "True or False", deepcopy)
+        check_bool(deepcopy, "deepcopy", "Study.get_trials")
         trials = self.trials
         if states is None:
             return trials
@@ -423,8 +422,7 @@ class Study:
         if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
             raise InvalidParameterError("params", "Study.enqueue", "a mapping of parameter name -> value", params)
         _check_json(params, "params", "Study.enqueue")
-        if not isinstance(skip_if_exists, bool):
-            raise InvalidParameterError("skip_if_exists", "Study.enqueue", "True or False", skip_if_exists)
+        check_bool(skip_if_exists, "skip_if_exists", "Study.enqueue")
         checked = dict(params)
         if self._declared is not None:
             checked = self._check_partial(params, "Study.enqueue")

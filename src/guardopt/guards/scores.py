@@ -12,7 +12,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_choice, check_in_range
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_in_range,
+)
 from guardopt.uncertainty.estimate import Estimate, FloatOrArray, _out
 
 
@@ -23,8 +30,7 @@ def _estimate(est: Any, param: str, owner: str) -> Estimate:
 
 
 def _flag(value: Any, param: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidParameterError(param, owner, "True or False", value)
+    check_bool(value, param, owner)
     return bool(value)
 
 

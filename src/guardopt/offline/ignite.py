@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, check_in_range
+from guardopt.core.errors import InputDataError, check_bool, check_in_range
 
 PredictMean = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
@@ -82,8 +82,7 @@ class IgniteConfig:
         check_in_range(self.lam0, "lam0", "IgniteConfig", 0.0, math.inf, low_open=False)
         check_in_range(self.eta_lam, "eta_lam", "IgniteConfig", 0.0, math.inf, low_open=False)
         check_in_range(self.epsilon, "epsilon", "IgniteConfig", 0.0, math.inf, low_open=False)
-        if not isinstance(self.adaptive, bool):  # a string such as "no" would be truthy
-            raise InvalidParameterError("adaptive", "IgniteConfig", "True or False", self.adaptive)
+        check_bool(self.adaptive, "adaptive", "IgniteConfig")
 
 
 def prediction_gradient(model: nn.Module, x: torch.Tensor, predict_mean: PredictMean | None = None,

@@ -36,7 +36,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_choice, check_in_range
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_in_range,
+)
 from guardopt.online.mirror import MirrorMap
 
 __all__ = ["OOMDConfig", "OnlineGradientDescent", "OptimisticOMD"]
@@ -187,8 +194,7 @@ def OnlineGradientDescent(domain: MirrorMap, grad_bound: float | None = None, ad
         adaptive: Use ``η_t = D/sqrt(δ + Σ‖g_s‖²)`` (AdaGrad-norm) instead.
         strong_convexity: Use ``η_t = 1/(λ t)`` instead.
     """
-    if not isinstance(adaptive, (bool, np.bool_)):  # "no" was truthy: the adaptive step, silently
-        raise InvalidParameterError("adaptive", "OnlineGradientDescent", "a boolean", adaptive)
+    check_bool(adaptive, "adaptive", "OnlineGradientDescent")
     # One schedule at a time: a second one given beside it would be ignored without a word.
     if strong_convexity is not None and adaptive:
         raise InvalidParameterError("adaptive", "OnlineGradientDescent", "False when strong_convexity is set",

@@ -29,7 +29,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_bool,
+    check_in_range,
+    check_int,
+)
 from guardopt.rl.base import _progress
 from guardopt.rl.data import validate_dataset
 from guardopt.rl.persistence import load_state, save_state
@@ -82,8 +89,7 @@ class DynamicsConfig:
         check_int(self.patience, "patience", owner, low=1, high=100_000)
         check_in_range(self.holdout, "holdout", owner, 0.0, 0.5, low_open=True, high_open=False)
         check_in_range(self.logvar_bound_weight, "logvar_bound_weight", owner, 0.0, 1.0, low_open=False)
-        if not isinstance(self.predict_cost, bool):
-            raise InvalidParameterError("predict_cost", owner, "a bool", self.predict_cost)
+        check_bool(self.predict_cost, "predict_cost", owner)
 
 
 @dataclass(frozen=True)
@@ -294,8 +300,7 @@ class GaussianEnsemble:
         """
         if not isinstance(rng, np.random.Generator):
             raise InvalidParameterError("rng", "GaussianEnsemble.step", "a numpy Generator", rng)
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise InvalidParameterError("deterministic", "GaussianEnsemble.step", "True or False", deterministic)
+        check_bool(deterministic, "deterministic", "GaussianEnsemble.step")
         pred = self.predict(obs, act)
         b = pred.reward_mean.shape[1]
         member = np.asarray(self.elites)[rng.integers(0, len(self.elites), b)]

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_bool, check_int
 from guardopt.rl.dynamics import EnsemblePrediction
 
 __all__ = [
@@ -57,8 +57,7 @@ def _mean_std(pred: Any, owner: str, with_reward: bool) -> tuple[np.ndarray, np.
     """Validated ``(N, B, D)`` means and standard deviations (plus the reward column if asked)."""
     if not isinstance(pred, EnsemblePrediction):
         raise InvalidParameterError("pred", owner, "an EnsemblePrediction", type(pred).__name__)
-    if not isinstance(with_reward, (bool, np.bool_)):
-        raise InvalidParameterError("with_reward", owner, "True or False", with_reward)
+    check_bool(with_reward, "with_reward", owner)
     mu = as_float_array(pred.next_obs_mean, "pred.next_obs_mean", owner, finite=True, min_size=1)
     sd = as_float_array(pred.next_obs_std, "pred.next_obs_std", owner, finite=True, min_size=1)
     if mu.ndim != 3 or sd.shape != mu.shape:

@@ -42,6 +42,7 @@ from guardopt.core.errors import (
     InputDataError,
     InvalidParameterError,
     as_float_array,
+    check_bool,
     check_choice,
     check_in_range,
     check_int,
@@ -238,8 +239,7 @@ def model_rollout(model: GaussianEnsemble, policy: Any, start_obs: Any, horizon:
     check_int(elites, "elites", owner, low=1)
     if not callable(policy):
         raise InvalidParameterError("policy", owner, "a callable obs (B, obs_dim) -> actions (B, act_dim)", policy)
-    if not isinstance(with_reward, (bool, np.bool_)):
-        raise InvalidParameterError("with_reward", owner, "True or False", with_reward)
+    check_bool(with_reward, "with_reward", owner)
     s = as_float_array(start_obs, "start_obs", owner, finite=True, min_size=1)
     if s.ndim != 2 or s.shape[1] != model.obs_dim:
         raise InputDataError(f"The 'start_obs' argument of {owner} must have shape (B, {model.obs_dim}). "
@@ -339,8 +339,7 @@ class MOPOConfig:
         check_int(self.rollout_every, "rollout_every", owner, low=1, high=10_000_000)
         check_int(self.rollout_batch, "rollout_batch", owner, low=1, high=10_000_000)
         check_int(self.model_retain, "model_retain", owner, low=1, high=10_000)
-        if not isinstance(self.with_reward, bool):
-            raise InvalidParameterError("with_reward", owner, "a bool", self.with_reward)
+        check_bool(self.with_reward, "with_reward", owner)
         if not isinstance(self.sac, MOPOSACConfig):
             raise InvalidParameterError("sac", owner, "a MOPOSACConfig", self.sac)
         if self.dynamics is not None and not isinstance(self.dynamics, DynamicsConfig):
@@ -467,8 +466,7 @@ class MOPO:
         owner = "MOPO.act"
         if self.agent is None:
             raise InvalidParameterError("self", owner, "a fitted MOPO (call fit first)", "an unfitted MOPO")
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
+        check_bool(deterministic, "deterministic", owner)
         x = as_float_array(obs, "obs", owner, finite=True, min_size=1)
         single = x.ndim == 1
         if single:

@@ -38,7 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_in_range, check_int
+from guardopt.core.errors import (
+    InputDataError,
+    InvalidParameterError,
+    as_float_array,
+    check_bool,
+    check_in_range,
+    check_int,
+)
 from guardopt.rl.lagrangian import Lagrangian
 
 __all__ = ["OGSRL", "ModelStep", "OGSRLConfig", "Rollout", "combined_advantage", "gae", "guarded_rollout"]
@@ -118,8 +125,7 @@ class OGSRLConfig:
         check_in_range(self.lagrange_max, "lagrange_max", owner, 0.0, 1e9)
         check_in_range(self.ood_penalty, "ood_penalty", owner, 0.0, 1e9, low_open=False)
         check_in_range(self.ood_cost, "ood_cost", owner, 0.0, 1e9, low_open=False)
-        if not isinstance(self.repeat_ood_cost, bool):
-            raise InvalidParameterError("repeat_ood_cost", owner, "a bool", self.repeat_ood_cost)
+        check_bool(self.repeat_ood_cost, "repeat_ood_cost", owner)
         check_int(self.warm_start_steps, "warm_start_steps", owner, low=0, high=10_000_000)
 
 
@@ -245,8 +251,7 @@ def guarded_rollout(policy: Callable[[np.ndarray, np.random.Generator], np.ndarr
     # A negative (or NaN) penalty would turn the guard into a bonus for leaving the data's support.
     ood_penalty = check_in_range(ood_penalty, "ood_penalty", owner, 0.0, 1e9, low_open=False, high_open=False)
     ood_cost = check_in_range(ood_cost, "ood_cost", owner, 0.0, 1e9, low_open=False, high_open=False)
-    if not isinstance(repeat_ood_cost, (bool, np.bool_)):
-        raise InvalidParameterError("repeat_ood_cost", owner, "True or False", repeat_ood_cost)
+    check_bool(repeat_ood_cost, "repeat_ood_cost", owner)
     b = s.shape[0]
     keys = ("obs", "act", "raw", "rew", "cost", "mrew", "out", "frz")
     rows: dict[str, list[np.ndarray]] = {k: [] for k in keys}
@@ -480,8 +485,7 @@ class OGSRL:
         owner = "OGSRL.act"
         if not self.fitted:
             raise InvalidParameterError("self", owner, "a fitted learner (call fit first)", "an unfitted learner")
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
+        check_bool(deterministic, "deterministic", owner)
         seed = None if seed is None else check_int(seed, "seed", owner, low=0)
         s = as_float_array(obs, "obs", owner, finite=True, min_size=1)
         s = s[None] if s.ndim == 1 else s

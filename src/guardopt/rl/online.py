@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_int
+from guardopt.core.errors import InputDataError, InvalidParameterError, as_float_array, check_bool, check_int
 from guardopt.rl.base import _progress, soft_update
 
 __all__ = ["OnlineAgent", "OnlineConfig", "ReplayBuffer", "SquashedGaussianActor", "monte_carlo_value_bias",
@@ -384,8 +384,7 @@ class OnlineAgent:
         """
         owner = f"{type(self).__name__}.act"
         x, single = self._obs_tensor(obs, owner)
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise InvalidParameterError("deterministic", owner, "True or False", deterministic)
+        check_bool(deterministic, "deterministic", owner)
         gen = torch.Generator().manual_seed(0 if seed is None else check_int(seed, "seed", owner, low=0))
         self.actor.eval()
         with torch.no_grad():

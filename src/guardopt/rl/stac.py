@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from guardopt.core.errors import check_in_range
+from guardopt.core.errors import check_bool, check_in_range
 from guardopt.rl.online import OnlineAgent, OnlineConfig, _copy_frozen, trunk
 
 __all__ = ["STAC", "GaussianCritic", "STACConfig", "gaussian_nll", "pessimistic_target"]
@@ -59,12 +59,11 @@ class STACConfig(OnlineConfig):
     eval_samples: int = 10
 
     def __post_init__(self) -> None:
-        from guardopt.core.errors import InvalidParameterError, check_int
+        from guardopt.core.errors import check_int
 
         check_in_range(self.beta, "beta", "STACConfig", -100.0, 100.0, low_open=False, high_open=False)
         check_in_range(self.dropout, "dropout", "STACConfig", 0.0, 1.0, low_open=False)
-        if not isinstance(self.layer_norm, bool):
-            raise InvalidParameterError("layer_norm", "STACConfig", "True or False", self.layer_norm)
+        check_bool(self.layer_norm, "layer_norm", "STACConfig")
         check_int(self.eval_samples, "eval_samples", "STACConfig", low=1, high=100_000)
         super().__post_init__()
 

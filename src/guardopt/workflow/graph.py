@@ -31,7 +31,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from guardopt.core.errors import GuardoptError, InvalidParameterError
+from guardopt.core.errors import GuardoptError, InvalidParameterError, check_bool
 
 __all__ = ["BundledFunction", "ExecutionError", "Node", "bundle", "node"]
 
@@ -84,8 +84,7 @@ class Node:
     def __init__(self, value: Any, name: str | None = None, trainable: bool = False, description: str = "",
                  *, parents: Sequence[Node] = (), op: str | None = None, fn: Callable[..., Any] | None = None,
                  doc: str | None = None, code: str | None = None) -> None:
-        if not isinstance(trainable, bool):
-            raise InvalidParameterError("trainable", "Node", "a bool", trainable)
+        check_bool(trainable, "trainable", "Node")
         if not isinstance(description, str):
             raise InvalidParameterError("description", "Node", "a string", description)
         self.uid = next(_COUNTER)
@@ -279,8 +278,7 @@ def bundle(trainable: bool = False, name: str | None = None,
     The decorated function takes nodes or plain values (plain ones become constant leaves) and
     returns a `Node`. Only positional arguments are traced.
     """
-    if not isinstance(trainable, bool):
-        raise InvalidParameterError("trainable", "bundle", "a bool", trainable)
+    check_bool(trainable, "trainable", "bundle")
 
     def wrap(fn: Callable[..., Any]) -> BundledFunction:
         return BundledFunction(fn, name, description, trainable)

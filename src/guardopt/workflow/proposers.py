@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from guardopt.core.errors import InvalidParameterError, check_in_range, check_int
+from guardopt.core.errors import InvalidParameterError, check_bool, check_in_range, check_int
 from guardopt.workflow.graph import Node, is_number
 from guardopt.workflow.propagation import TraceGraph, sensitivities
 
@@ -199,8 +199,7 @@ class TraceAwareConfig:
     def __post_init__(self) -> None:
         check_in_range(self.max_step, "max_step", "TraceAwareConfig", 0.0, math.inf)
         check_in_range(self.fd_eps, "fd_eps", "TraceAwareConfig", 0.0, 0.1)
-        if not isinstance(self.invert, bool):
-            raise InvalidParameterError("invert", "TraceAwareConfig", "a bool", self.invert)
+        check_bool(self.invert, "invert", "TraceAwareConfig")
 
 
 # Offsets at which a local equation is scanned for a sign change: geometric in both directions.

@@ -56,6 +56,7 @@ from guardopt.core.errors import (
     InputDataError,
     InvalidParameterError,
     as_float_array,
+    check_bool,
     check_in_range,
     check_int,
 )
@@ -123,8 +124,7 @@ class CSLUCBConfig:
         check_in_range(self.coef_scale, "coef_scale", owner, 0.0, math.inf, low_open=False)
         check_in_range(self.noise_mean, "noise_mean", owner)
         check_in_range(self.noise_std, "noise_std", owner, 0.0, math.inf)
-        if not isinstance(self.detect_changes, bool):
-            raise InvalidParameterError("detect_changes", owner, "a bool", self.detect_changes)
+        check_bool(self.detect_changes, "detect_changes", owner)
         check_int(self.change_window, "change_window", owner, low=2)
         check_in_range(self.change_threshold, "change_threshold", owner, 0.0, math.inf, high_open=False)
         check_int(self.detect_after, "detect_after", owner, low=0)
