@@ -291,8 +291,7 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
               "GP at or above TPE (median) |", "|---|---|---|---|---|---|---|---|---|"]
     for t in tasks:
         tpe = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == "tpe"}
-        variants = ["gp", *sorted({r["method"] for r in records if r["task"] == t and r["method"].startswith("gp-")
-                                   and r["method"] != "gp-flat"}), "optuna-gp"]
+        variants = _compared_with_tpe(records, t)
         for variant in variants:
             gp = {r["seed"]: r["best"] for r in records if r["task"] == t and r["method"] == variant}
             seeds = sorted(set(gp) & set(tpe))
@@ -316,6 +315,13 @@ def summarize(records: list[dict[str, Any]], tasks: list[str], methods: list[str
     return "\n".join(lines)
 
 
+def _compared_with_tpe(records: list[dict[str, Any]], task: str) -> list[str]:
+    """The methods set against TPE on ``task``: the GP, its ablations, then Optuna's GP."""
+    ablations = sorted({r["method"] for r in records
+                        if r["task"] == task and r["method"].startswith("gp-") and r["method"] != "gp-flat"})
+    return ["gp", *ablations, "optuna-gp"]
+
+
 def _how_sure(records: list[dict[str, Any]], tasks: list[str]) -> list[str]:
     """Median difference to TPE (positive = the GP better) with its 95% percentile-bootstrap interval."""
     lines = ["How sure: median best value minus TPE's (signed so that positive means the GP is better), with a "
@@ -325,8 +331,7 @@ def _how_sure(records: list[dict[str, Any]], tasks: list[str]) -> list[str]:
     for t in tasks:
         sign = -1.0 if t == "jenatton" else 1.0
         tpe = [sign * r["best"] for r in records if r["task"] == t and r["method"] == "tpe"]
-        variants = ["gp", *sorted({r["method"] for r in records if r["task"] == t and r["method"].startswith("gp-")
-                                   and r["method"] != "gp-flat"}), "optuna-gp"]
+        variants = _compared_with_tpe(records, t)
         for variant in variants:
             gp = [sign * r["best"] for r in records if r["task"] == t and r["method"] == variant]
             if not gp or not tpe:

@@ -89,9 +89,9 @@ class OfflineLearner:
                             if k not in tensors and np.asarray(v).dtype.kind in "biuf"})
             # Finite float64 data can still overflow float32 (|x| > 3.4e38) or its normalizers: training
             # on it would log NaN losses and return a "fitted" learner whose actions are NaN.
-            for k in _TENSOR_KEYS:
-                if not bool(torch.isfinite(tensors[k]).all()) or not (np.isfinite(self._mean).all()
-                                                                     and np.isfinite(self._std).all()):
+            norms_ok = bool(np.isfinite(self._mean).all() and np.isfinite(self._std).all())
+            for k in _TENSOR_KEYS:  # the normalizers come from the observations, the first key
+                if not (norms_ok and bool(torch.isfinite(tensors[k]).all())):
                     raise InputDataError(f"The 'dataset[{k!r}]' argument of {type(self).__name__}.fit must hold "
                                          "values that stay finite in float32 after normalization (|x| below about "
                                          "1e38). Got values too large instead.")
